@@ -1,0 +1,129 @@
+"""Finish the baked repository: drop what an option turned off, record the answers, say what next.
+
+Optional parts are removed here rather than with conditional directory names, which
+cookiecutter mishandles. The answers are recorded in `.cruft.json`, so `cruft update` can
+later merge template changes into the repository and `make new-app` can reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# Parsed as data, never as code: see pre_gen_project.py.
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
+
+# What each option value turns off, as paths relative to the baked repository.
+REMOVALS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("example_apps", "no"): (
+        "dags/{package}/apps/spark_example",
+        "dags/{package}/apps/k8s_example",
+        "dags/{package}/apps/hybrid_example",
+        "jobs/spark_example",
+        "jobs/k8s_example",
+        "jobs/hybrid_example",
+    ),
+}
+
+# Paths that belong to the team, not to the template: `cruft update` leaves them alone.
+CRUFT_SKIP = ("dags/{package}/apps", "jobs", "dags/{package}/environments", ".git")
+
+
+def remove_disabled(answers: dict, root: Path) -> list[Path]:
+    """Delete the files and folders that the chosen option values turn off."""
+    removed = []
+    for (key, value), paths in REMOVALS.items():
+        if answers.get(key) != value:
+            continue
+        for relative in paths:
+            path = root / relative.format(**answers)
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
+    return removed
+
+
+def template_source(answers: dict) -> tuple[str, str | None]:
+    """Where the template came from, as cruft needs it, and the commit it was baked at."""
+    # Hooks run inside the new repository: a relative template path is the caller's.
+    caller_dir = os.environ.get("PWD", ".")
+    template = answers["_template"]
+    if template.startswith("gh:"):
+        template = "https://github.com/" + template[3:]
+    elif Path(caller_dir, template).is_dir():
+        template = str(Path(caller_dir, template).resolve())
+    git = ["git", "-C", str(Path(caller_dir, answers["_repo_dir"])), "rev-parse", "HEAD"]
+    try:
+        commit = subprocess.run(git, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return template, commit
+
+
+def cruft_record(answers: dict, template: str, commit: str | None) -> dict:
+    """The `.cruft.json` content: cruft's own format, answers without cookiecutter internals."""
+    context = {k: v for k, v in answers.items() if not k.startswith("_") or k == "_template"}
+    context["_template"] = template
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+        "skip": [path.format(**answers) for path in CRUFT_SKIP],
+    }
+
+
+def init_git(root: Path) -> bool:
+    """Start a git repository with every file staged (pre-commit lists files through git).
+
+    Skipped when git is missing or the repository is baked inside another work tree.
+    """
+    if not shutil.which("git"):
+        return False
+    probe = ["git", "rev-parse", "--is-inside-work-tree"]
+    if subprocess.run(probe, cwd=root, capture_output=True, text=True).stdout.strip() == "true":
+        return False
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=root, check=True)
+    return True
+
+
+NEXT_STEPS = """
+Baked {project}/ ({project_name}).
+
+Next steps:
+  cd {project}
+  git commit -m "Bake from hybrid-airflow"   # files are staged in a new git repository
+  make setup        # the scheduling-side environment in .venv
+  make test         # the whole gate: lint + scheduling tests + job tests
+  make help         # every other target (new-app, run-local, images, ...)
+"""
+
+
+def main() -> int:
+    answers = json.loads(ANSWERS)
+    root = Path.cwd()
+    remove_disabled(answers, root)
+    template, commit = template_source(answers)
+    record = cruft_record(answers, template, commit)
+    (root / ".cruft.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    steps = (
+        NEXT_STEPS
+        if init_git(root)
+        else NEXT_STEPS.replace("git commit", "git init -b main && git add -A && git commit")
+    )
+    print(steps.format(**answers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

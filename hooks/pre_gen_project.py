@@ -1,0 +1,186 @@
+"""Validate every answer before cookiecutter writes anything that lasts.
+
+Answers arrive as JSON in a raw string and are parsed as data, so quotes, backslashes or
+triple quotes in an answer can neither break nor inject into this hook. On a bad answer
+the hook prints one line naming the key, the value and the rule, and exits 1; cookiecutter
+then deletes the half-made output directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import keyword
+import re
+import sys
+
+# tojson escapes every quote inside a value (\" and \u0027) and JSON never puts three
+# structural quotes in a row, so no answer can close this raw string early.
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[1-9]$")
+S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?P<prefix>(?:/[A-Za-z0-9._-]+)*)$")
+BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{1,61}[a-z0-9])$")
+REGISTRY_HOST = re.compile(
+    r"^(?:localhost|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)(?::[0-9]{1,5})?$"
+)
+REGISTRY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+# Names that would shadow a module the DAG processor imports: a package called like this
+# would break either Airflow or this repository once both sit on the same sys.path.
+RESERVED_PACKAGES = frozenset(
+    "airflow dags plugins config settings tests test jobs scripts boto3 botocore jinja2 "
+    "jsonschema kubernetes pendulum pydantic pyspark sqlalchemy yaml requests moto pytest "
+    "cookiecutter".split()
+)
+
+
+class InvalidAnswer(ValueError):
+    """One bad answer; the message is the single line the user sees."""
+
+    def __init__(self, key: str, value: object, rule: str) -> None:
+        super().__init__(f"Invalid answer for '{key}': {value!r} ({rule})")
+
+
+def check_project_name(value: str) -> None:
+    if not value.strip() or len(value) > 100 or any(ch < " " for ch in value):
+        raise InvalidAnswer("project_name", value, "1 to 100 printable characters, no line breaks")
+
+
+def check_project(value: str) -> None:
+    if not SLUG.match(value):
+        raise InvalidAnswer(
+            "project",
+            value,
+            "a slug of 1 to 32 lowercase letters, digits and '-', not starting or ending with '-'",
+        )
+
+
+def check_package(value: str) -> None:
+    if not PACKAGE.match(value):
+        raise InvalidAnswer(
+            "package",
+            value,
+            "a Python identifier: 1-32 lowercase letters, digits and '_', starting with a letter",
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        raise InvalidAnswer("package", value, "must not be a Python keyword")
+    if value in sys.stdlib_module_names or value in RESERVED_PACKAGES:
+        raise InvalidAnswer(
+            "package", value, "must not shadow a standard-library, Airflow or dependency module"
+        )
+
+
+def check_owner(value: str) -> None:
+    if not OWNER.match(value):
+        raise InvalidAnswer(
+            "owner",
+            value,
+            "1 to 63 lowercase letters, digits, '-' and '_', starting and ending alphanumeric "
+            "(it becomes a DAG tag and a Kubernetes label value)",
+        )
+
+
+def check_aws_region(value: str) -> None:
+    if not REGION.match(value):
+        raise InvalidAnswer("aws_region", value, "an AWS region code such as eu-west-1")
+
+
+def check_s3_uri(key: str, value: str) -> None:
+    match = S3_URI.match(value)
+    rule = (
+        "an S3 URI s3://<bucket>[/<prefix>] with a valid bucket name (3-63 lowercase letters, "
+        "digits, '.', '-') and no trailing slash"
+    )
+    if not match:
+        raise InvalidAnswer(key, value, rule)
+    bucket = match["bucket"]
+    if not BUCKET.match(bucket) or ".." in bucket or ".-" in bucket or "-." in bucket:
+        raise InvalidAnswer(key, value, rule)
+    if bucket.startswith("xn--") or bucket.endswith("-s3alias") or _is_ip(bucket):
+        raise InvalidAnswer(key, value, rule)
+
+
+def check_image_registry(value: str) -> None:
+    host, _, path = value.partition("/")
+    if not REGISTRY_HOST.match(host) or (
+        path and not all(map(REGISTRY_PATH.match, path.split("/")))
+    ):
+        raise InvalidAnswer(
+            "image_registry",
+            value,
+            "a registry host with a domain or port, then an optional lowercase path, "
+            "e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team",
+        )
+
+
+def check_k8s_namespace(value: str) -> None:
+    if not DNS_LABEL.match(value):
+        raise InvalidAnswer(
+            "k8s_namespace",
+            value,
+            "an RFC 1123 label: 1 to 63 lowercase letters, digits and '-', "
+            "starting and ending alphanumeric",
+        )
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+CHOICES = {
+    "airflow_api": ("airflow", "mwaa"),
+    "dags_target": ("s3", "none"),
+    "example_apps": ("yes", "no"),
+}
+
+
+def validate(answers: dict) -> None:
+    """Raise InvalidAnswer for the first bad answer, in prompt order."""
+    for key in (
+        "project_name",
+        "project",
+        "package",
+        "owner",
+        "aws_region",
+        "deployment_bucket",
+        "data_bucket",
+        "image_registry",
+        "k8s_namespace",
+        *CHOICES,
+    ):
+        if not isinstance(answers.get(key), str):
+            raise InvalidAnswer(key, answers.get(key), "an answer is required")
+    check_project_name(answers["project_name"])
+    check_project(answers["project"])
+    check_package(answers["package"])
+    check_owner(answers["owner"])
+    check_aws_region(answers["aws_region"])
+    check_s3_uri("deployment_bucket", answers["deployment_bucket"])
+    check_s3_uri("data_bucket", answers["data_bucket"])
+    check_image_registry(answers["image_registry"])
+    check_k8s_namespace(answers["k8s_namespace"])
+    for key, allowed in CHOICES.items():
+        if answers[key] not in allowed:
+            raise InvalidAnswer(key, answers[key], f"one of {', '.join(allowed)}")
+
+
+def main() -> int:
+    try:
+        validate(json.loads(ANSWERS))
+    except InvalidAnswer as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

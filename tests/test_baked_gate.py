@@ -1,0 +1,55 @@
+"""The baked repository's own gate passes, and two baked repositories share one DAGs folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import bake, commit_all, run
+
+pytestmark = pytest.mark.gate
+
+
+@pytest.fixture(scope="module")
+def gated_repo(tmp_path_factory) -> Path:
+    """A default bake, committed, whose `make test` has passed (its tox envs are then reusable)."""
+    repo = bake(tmp_path_factory.mktemp("gate"))
+    commit_all(repo)
+    run(["make", "test"], repo)
+    return repo
+
+
+def test_make_test_passes_on_a_fresh_bake(gated_repo):
+    assert (gated_repo / ".tox" / "dags").is_dir()
+    assert run(["git", "status", "--porcelain"], gated_repo).stdout == "", "the gate changed files"
+
+
+def test_make_help_lists_the_targets(gated_repo):
+    out = run(["make", "help"], gated_repo).stdout
+    for target in ("setup", "test", "lint"):
+        assert f"make {target} " in out
+
+
+def test_two_repositories_share_one_dags_folder(gated_repo, tmp_path):
+    other = bake(tmp_path / "other", project_name="Marketing Lake", owner="marketing")
+    dags_folder = tmp_path / "airflow-dags"
+    for repo, package in ((gated_repo, "data_pipelines"), (other, "marketing_lake")):
+        shutil.copytree(repo / "dags" / package, dags_folder / package)
+    script = textwrap.dedent(
+        f"""
+        import json
+        import sys
+        from airflow.dag_processing.dagbag import DagBag
+        sys.path.insert(0, {str(dags_folder)!r})
+        bag = DagBag(dag_folder={str(dags_folder)!r})
+        assert not bag.import_errors, bag.import_errors
+        print(json.dumps({{"files": bag.size(), "dag_ids": bag.dag_ids}}))
+        """
+    )
+    python = str(gated_repo / ".tox" / "dags" / "bin" / "python")
+    loaded = json.loads(run([python, "-c", script], tmp_path).stdout.splitlines()[-1])
+    prefixes = sorted({dag_id.split(".")[0] for dag_id in loaded["dag_ids"]})
+    assert prefixes in ([], ["data_pipelines", "marketing_lake"])

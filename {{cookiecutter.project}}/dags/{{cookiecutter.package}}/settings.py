@@ -1,0 +1,61 @@
+"""Per-environment settings, read from `environments/<env>.json` without touching Airflow's DB.
+
+The environment comes from the `{{ cookiecutter.__package_env }}` environment variable of the
+Airflow workers and DAG processor (`dev` when unset). The settings object is also the `config`
+macro of every DAG, so configs can say `{{ '{{ config.DATA_BUCKET }}' }}`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from {{ cookiecutter.package }}.configs import load_config
+
+PACKAGE = "{{ cookiecutter.package }}"
+TEAM = "{{ cookiecutter.owner }}"
+ENVIRONMENT_VARIABLE = "{{ cookiecutter.__package_env }}"
+DOCKER_TAG_VARIABLE = "{{ cookiecutter.__docker_tag_variable }}"
+ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One environment. Upper-case names, as the configs' `{{ '{{ config.NAME }}' }}` spell them."""
+
+    ENV: str
+    AWS_REGION: str
+    AWS_CONN_ID: str
+    DEPLOYMENT_BUCKET: str
+    DATA_BUCKET: str
+    IMAGE_REGISTRY: str
+    DEFERRABLE: bool
+    K8S_NAMESPACE: str
+    K8S_IN_CLUSTER: bool
+    K8S_CONFIG_FILE: str | None
+    K8S_CONN_ID: str | None
+    K8S_IMAGE_PULL_SECRETS: tuple[str, ...]
+    K8S_SERVICE_ACCOUNT: str | None
+    K8S_ON_FINISH_ACTION: str
+    K8S_STARTUP_TIMEOUT_SECONDS: int
+
+
+def environments() -> list[str]:
+    return sorted(path.stem for path in ENVIRONMENTS_DIR.glob("*.json"))
+
+
+@cache
+def load_settings(env: str | None = None) -> Settings:
+    """The settings of `env`, by default of the environment this process runs in."""
+    env = env or os.environ.get(ENVIRONMENT_VARIABLE) or "dev"
+    path = ENVIRONMENTS_DIR / f"{env}.json"
+    if not path.exists():
+        raise ValueError(
+            f"{ENVIRONMENT_VARIABLE}={env!r}: no {path.name} in {ENVIRONMENTS_DIR}; "
+            f"known environments: {', '.join(environments())}"
+        )
+    values = load_config(path, "environment")
+    values["K8S_IMAGE_PULL_SECRETS"] = tuple(values["K8S_IMAGE_PULL_SECRETS"])
+    return Settings(**values)

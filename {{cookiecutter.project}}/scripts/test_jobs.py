@@ -1,0 +1,40 @@
+"""Run each business-code project's own tests in its own locked environment.
+
+Every folder under jobs/ with a pyproject.toml is a separate deployable with its own
+dependencies, so it gets its own `uv run`; nothing is shared with the scheduling side.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+JOBS = Path(__file__).resolve().parent.parent / "jobs"
+
+
+def job_projects() -> list[Path]:
+    return sorted(path.parent for path in JOBS.rglob("pyproject.toml") if ".venv" not in path.parts)
+
+
+def main(argv: list[str]) -> int:
+    projects = job_projects()
+    if not projects:
+        print("jobs: no job projects yet (make new-app adds them)")
+        return 0
+    failed = []
+    for project in projects:
+        name = project.relative_to(JOBS.parent)
+        print(f"==> {name}", flush=True)
+        result = subprocess.run(["uv", "run", "--locked", "pytest", "-q", *argv], cwd=project)
+        if result.returncode != 0:
+            failed.append(str(name))
+    if failed:
+        print(f"jobs: tests failed in {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"jobs: {len(projects)} projects passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+from {{ cookiecutter.package }} import settings
+from {{ cookiecutter.package }}.configs import ConfigError, load_config
+from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS, app_dag_id, macros
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_environment_loads(env):
+    loaded = settings.load_settings(env)
+    assert loaded.ENV == env
+    assert loaded.DATA_BUCKET.endswith(f"/{env}")
+    assert loaded.DEPLOYMENT_BUCKET.endswith(f"/{env}")
+
+
+def test_environment_variable_selects_the_environment(monkeypatch):
+    monkeypatch.setenv(settings.ENVIRONMENT_VARIABLE, "staging")
+    settings.load_settings.cache_clear()
+    try:
+        assert settings.load_settings().ENV == "staging"
+    finally:
+        settings.load_settings.cache_clear()
+
+
+def test_unknown_environment_is_named(monkeypatch):
+    with pytest.raises(ValueError, match=r"'nowhere'.*known environments: dev, prod, staging"):
+        settings.load_settings("nowhere")
+
+
+def test_bad_environment_file_names_file_and_key(tmp_path):
+    bad = json.loads((settings.ENVIRONMENTS_DIR / "dev.json").read_text())
+    bad["K8S_ON_FINISH_ACTION"] = "delete_everything"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(ConfigError, match=r"bad\.json.*\$\.K8S_ON_FINISH_ACTION"):
+        load_config(path, "environment")
+
+
+def test_invalid_json_names_line(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "ENV": "dev",\n}')
+    with pytest.raises(ConfigError, match=r"broken\.json: invalid JSON at line 3"):
+        load_config(path, "environment")
+
+
+def test_team_defaults():
+    assert DEFAULT_ARGS["owner"] == settings.TEAM
+    assert DEFAULT_ARGS["retries"] >= 1
+    assert settings.TEAM in TAGS
+    assert app_dag_id("/x/dags/{{ cookiecutter.package }}/apps/my_app/my_app_dag.py") == (
+        "{{ cookiecutter.package }}.my_app"
+    )
+    assert macros()["config"].ENV == "dev"
