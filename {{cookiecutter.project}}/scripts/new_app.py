@@ -1,0 +1,102 @@
+"""Add an app from the scaffold in .scaffold/: `make new-app name=<app> pattern=<spark|k8s|hybrid>`.
+
+The scaffold is a cookiecutter template rendered with the answers this repository was baked
+with (.cruft.json), so a new app follows the same conventions as the examples. Everything is
+checked and rendered in a temporary folder first: bad input writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import keyword
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+REPO = Path(__file__).resolve().parent.parent
+SCAFFOLD = REPO / ".scaffold"
+PATTERNS = ("spark", "k8s", "hybrid")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Kubernetes label values (the DAG id `<package>.<app>` is one) hold at most 63 characters.
+MAX_LABEL = 63
+
+
+class BadInput(ValueError):
+    """Shown to the user as one line."""
+
+
+def recorded_answers() -> dict:
+    answers = json.loads((REPO / ".cruft.json").read_text())["context"]["cookiecutter"]
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
+
+
+def check(name: str | None, pattern: str | None, package: str) -> None:
+    if not name:
+        raise BadInput("missing name: make new-app name=<app> pattern=<spark|k8s|hybrid>")
+    if not pattern:
+        raise BadInput("missing pattern: make new-app name=<app> pattern=<spark|k8s|hybrid>")
+    if pattern not in PATTERNS:
+        raise BadInput(f"pattern={pattern!r}: must be one of {', '.join(PATTERNS)}")
+    if not NAME.match(name) or keyword.iskeyword(name):
+        raise BadInput(
+            f"name={name!r}: must be a Python identifier of lowercase letters, digits and '_', "
+            "starting with a letter, and not a keyword"
+        )
+    if len(f"{package}.{name}") > MAX_LABEL:
+        raise BadInput(
+            f"name={name!r}: too long; the DAG id {package}.{name} must fit a Kubernetes label "
+            f"({MAX_LABEL} characters, so at most {MAX_LABEL - len(package) - 1} for the name)"
+        )
+    for existing in (REPO / "dags" / package / "apps" / name, REPO / "jobs" / name):
+        if existing.exists():
+            raise BadInput(f"name={name!r}: {existing.relative_to(REPO)} already exists")
+
+
+def render(name: str, pattern: str, answers: dict, workdir: Path) -> Path:
+    """Render the scaffold into `workdir`; returns the rendered tree (mirrors the repo root)."""
+    context = answers | {"app": name, "pattern": pattern}
+    return Path(
+        cookiecutter(str(SCAFFOLD), no_input=True, output_dir=str(workdir), extra_context=context)
+    )
+
+
+def install(rendered: Path) -> list[Path]:
+    """Copy the rendered files into the repository, refusing to overwrite anything."""
+    files = sorted(path for path in rendered.rglob("*") if path.is_file())
+    targets = [REPO / path.relative_to(rendered) for path in files]
+    clashes = [target for target in targets if target.exists()]
+    if clashes:
+        raise BadInput(f"{clashes[0].relative_to(REPO)} already exists")
+    for source, target in zip(files, targets, strict=True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--pattern", default=None)
+    args = parser.parse_args(argv)
+    answers = recorded_answers()
+    try:
+        check(args.name, args.pattern, answers["package"])
+        with tempfile.TemporaryDirectory() as workdir:
+            created = install(render(args.name, args.pattern, answers, Path(workdir)))
+    except BadInput as error:
+        print(f"new-app: {error}", file=sys.stderr)
+        return 2
+    print(f"new-app: created {args.pattern} app {args.name!r}:")
+    for path in created:
+        print(f"  {path.relative_to(REPO)}")
+    print("Next: make test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
