@@ -10,7 +10,7 @@ import pytest
 from conftest import TEMPLATE, bake
 
 # A cookiecutter marker anywhere outside .scaffold/ (which is itself a template) is a bug.
-MARKER = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(raw|endraw|if|for|set)\b|cookiecutter\.")
+MARKER = re.compile(r"\{\{-?\s*cookiecutter\b|\{%-?\s*(raw|endraw|if|elif|else|endif|for|set)\b")
 SCAFFOLD = ".scaffold"
 
 # Airflow templates and Actions expressions that must come out of the bake verbatim.
