@@ -25,6 +25,7 @@ REMOVALS: dict[tuple[str, str], tuple[str, ...]] = {
         "dags/{package}/apps/hybrid_example",
         "jobs/spark_example",
         "jobs/k8s_example",
+        "tests/test_k8s_example.py",
         "jobs/hybrid_example",
     ),
 }

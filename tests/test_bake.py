@@ -16,6 +16,12 @@ SCAFFOLD = ".scaffold"
 # Airflow templates and Actions expressions that must come out of the bake verbatim.
 EXPRESSIONS = {
     "dags/{package}/settings.py": ["{{ config.DATA_BUCKET }}", "{{ config.NAME }}"],
+    "dags/{package}/k8s.py": ['IMAGE_TAG = "{{ var.value." + DOCKER_TAG_VARIABLE + " }}"'],
+    "dags/{package}/apps/k8s_example/k8s_example_dag.py": [
+        '"{{ config.DATA_BUCKET }}/landing/orders/{{ ds }}"',
+        '"--date": "{{ ds }}"',
+    ],
+    "tests/test_k8s_example.py": ['"{{ var.value.data_pipelines_docker_tag }}"'],
 }
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from score.cli import main
+
+sys.exit(main())
