@@ -33,9 +33,31 @@ REGISTRY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 # Names that would shadow a module the DAG processor imports: a package called like this
 # would break either Airflow or this repository once both sit on the same sys.path.
 RESERVED_PACKAGES = frozenset(
-    "airflow dags plugins config settings tests test jobs scripts boto3 botocore jinja2 "
-    "jsonschema kubernetes pendulum pydantic pyspark sqlalchemy yaml requests moto pytest "
-    "cookiecutter".split()
+    [
+        "airflow",
+        "dags",
+        "plugins",
+        "config",
+        "settings",
+        "tests",
+        "test",
+        "jobs",
+        "scripts",
+        "boto3",
+        "botocore",
+        "jinja2",
+        "jsonschema",
+        "kubernetes",
+        "pendulum",
+        "pydantic",
+        "pyspark",
+        "sqlalchemy",
+        "yaml",
+        "requests",
+        "moto",
+        "pytest",
+        "cookiecutter",
+    ]
 )
 
 

@@ -16,6 +16,19 @@ SCAFFOLD = ".scaffold"
 # Airflow templates and Actions expressions that must come out of the bake verbatim.
 EXPRESSIONS = {
     "dags/{package}/settings.py": ["{{ config.DATA_BUCKET }}", "{{ config.NAME }}"],
+    ".github/workflows/ci.yml": ["${{ github.workflow }}-${{ github.ref }}"],
+    ".github/workflows/deploy.yml": [
+        "${{ vars.AWS_ROLE_ARN }}",
+        "${{ vars.AIRFLOW_URL }}",
+        "${{ secrets.AIRFLOW_PASSWORD }}",
+        "${{ vars.DAGS_S3_PREFIX }}",
+    ],
+    ".github/actions/deploy/action.yml": [
+        "${{ inputs.environment }}",
+        "${{ github.sha }}",
+        "${{ steps.settings.outputs.aws_region }}",
+        "${{ inputs.airflow-password }}",
+    ],
 }
 
 
