@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import boto3
+
 from scripts.deploy import DeployError
 
 APIS = ("airflow", "mwaa")
@@ -120,12 +122,18 @@ class RestApi:
         return answer["access_token"]
 
     def set_variable(self, key: str, value: str) -> None:
-        upsert = {"action": "create", "action_on_existence": "overwrite"}
-        payload = {"actions": [upsert | {"entities": [{"key": key, "value": value}]}]}
-        result = call_json("PATCH", f"{self.url}/api/v2/variables", payload, self.token())
+        """Create the Variable, or overwrite it: one bulk request with a single upsert."""
+        upsert = {
+            "action": "create",
+            "action_on_existence": "overwrite",
+            "entities": [{"key": key, "value": value}],
+        }
+        url = f"{self.url}/api/v2/variables"
+        result = call_json("PATCH", url, {"actions": [upsert]}, self.token())
+        # The bulk endpoint answers 200 and lists the entities it could not write.
         errors = (result.get("create") or {}).get("errors") or []
         if errors:
-            raise DeployError(f"{self} did not set {key}: {detail(json.dumps(errors[0]).encode())}")
+            raise DeployError(f"{self} did not set {key}: {errors[0].get('error', errors[0])}")
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,6 @@ class Mwaa:
 
     def set_variable(self, key: str, value: str, client=None) -> None:
         """`client`: an MWAA boto3 client (by default one for this region)."""
-        import boto3
-
         cli = MwaaCli(client or boto3.client("mwaa", region_name=self.region), self.environment)
         written = cli.run("variables", "set", key, value)
         stored = cli.run("variables", "get", key)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from scripts.deploy import DeployError
 from scripts.deploy.layout import REPO, Environment, container_jobs, spark_scripts, split_s3_uri
 
@@ -48,8 +50,6 @@ def upload_release(environment: Environment, release: str, s3, root: Path = REPO
 
 def check_release_exists(environment: Environment, release: str, s3) -> None:
     """Raise unless `release` was completely uploaded to this environment."""
-    from botocore.exceptions import ClientError
-
     bucket, prefix = release_prefix(environment, release)
     try:
         s3.head_object(Bucket=bucket, Key=prefix + MANIFEST)

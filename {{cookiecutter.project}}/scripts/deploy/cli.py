@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+import boto3
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,8 +19,6 @@ from scripts.deploy.layout import DOCKER_TAG_VARIABLE, check_release, load_envir
 
 
 def s3_client(region: str):
-    import boto3
-
     return boto3.client("s3", region_name=region)
 
 

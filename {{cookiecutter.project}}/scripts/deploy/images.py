@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+from pathlib import Path
+
+import boto3
 
 from scripts.deploy import DeployError
 from scripts.deploy.layout import REPO, ContainerJob, Environment, container_jobs
@@ -30,17 +33,17 @@ def docker(*args: str, stdin: str | None = None, probe: bool = False) -> bool:
     return result.returncode == 0
 
 
-def build(job: ContainerJob, reference: str, release: str) -> None:
-    revision = f"org.opencontainers.image.revision={release}"
-    docker("build", "--tag", reference, "--label", revision, str(job.context))
+def build(job: ContainerJob, reference: str, revision: str) -> None:
+    label = f"org.opencontainers.image.revision={revision}"
+    docker("build", "--tag", reference, "--label", label, str(job.context))
 
 
-def build_images(release: str, root=REPO) -> list[str]:
+def build_images(tag: str, root: Path = REPO) -> list[str]:
     """Build every image locally, without a registry: what CI checks on every push."""
     references = []
     for job in container_jobs(root):
-        reference = f"{job.image}:{release}"
-        build(job, reference, release)
+        reference = f"{job.image}:{tag}"
+        build(job, reference, tag)
         references.append(reference)
     return references
 
@@ -55,15 +58,13 @@ def log_in(registry: str) -> None:
     if not match:
         print(f"{host}: not an ECR registry, using the existing docker login")
         return
-    import boto3
-
     ecr = boto3.client("ecr", region_name=match["region"])
     token = ecr.get_authorization_token(registryIds=[match["account"]])["authorizationData"][0]
     username, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
     docker("login", "--username", username, "--password-stdin", host, stdin=password)
 
 
-def push_images(environment: Environment, release: str, root=REPO) -> list[str]:
+def push_images(environment: Environment, release: str, root: Path = REPO) -> list[str]:
     """Make sure every image of `release` is in the environment's registry; returns them all."""
     jobs = container_jobs(root)
     if not jobs:

@@ -28,7 +28,7 @@ def rendered_image(server, dag_id: str, task_id: str) -> str:
 
 def test_container_tasks_run_the_image_of_the_release(rest_api_env, dagbag):
     if not (REPO / "dags" / PACKAGE / "apps" / APP).is_dir():
-        pytest.skip(f"no apps/{APP} in this repository (baked without the example apps)")
+        pytest.skip(f"no apps/{APP} in this repository: no container task to render")
     dag = dagbag.dags[f"{PACKAGE}.{APP}"]
     tasks = [task for task in dag.tasks if DOCKER_TAG_VARIABLE in str(getattr(task, "image", ""))]
     assert tasks, f"no task of {dag.dag_id} takes its image tag from {DOCKER_TAG_VARIABLE}"
