@@ -22,6 +22,19 @@ EXPRESSIONS = {
         '"--date": "{{ ds }}"',
     ],
     "tests/test_k8s_example.py": ['"{{ var.value.data_pipelines_docker_tag }}"'],
+    ".github/workflows/ci.yml": ["${{ github.workflow }}-${{ github.ref }}"],
+    ".github/workflows/deploy.yml": [
+        "${{ vars.AWS_ROLE_ARN }}",
+        "${{ vars.AIRFLOW_URL }}",
+        "${{ secrets.AIRFLOW_PASSWORD }}",
+        "${{ vars.DAGS_S3_PREFIX }}",
+    ],
+    ".github/actions/deploy/action.yml": [
+        "${{ inputs.environment }}",
+        "${{ github.sha }}",
+        "${{ steps.settings.outputs.aws_region }}",
+        "${{ inputs.airflow-password }}",
+    ],
 }
 
 

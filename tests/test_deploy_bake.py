@@ -1,0 +1,159 @@
+"""The generated CI/CD for every airflow_api x dags_target answer: workflows that match GitHub's
+schemas, zizmor-clean, in deploy order, with pinned actions; IAM policies that are valid."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import bake
+
+PACKAGE = "data_pipelines"
+WORKFLOWS = (".github/workflows/ci.yml", ".github/workflows/deploy.yml")
+ACTION = ".github/actions/deploy/action.yml"
+ANSWERS = [
+    {"airflow_api": api, "dags_target": target}
+    for api in ("airflow", "mwaa")
+    for target in ("s3", "none")
+]
+
+
+@pytest.fixture(
+    scope="module", params=ANSWERS, ids=lambda a: f"{a['airflow_api']}-{a['dags_target']}"
+)
+def baked(request, tmp_path_factory) -> tuple[Path, dict]:
+    return bake(tmp_path_factory.mktemp("deploy"), **request.param), request.param
+
+
+def tool(name: str) -> str:
+    """A linter installed next to this Python (the tox env), else on PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is not installed (tox run -e tests installs it)"
+    return found
+
+
+def lint(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def load(repo: Path, relative: str) -> dict:
+    return yaml.safe_load((repo / relative).read_text())
+
+
+def test_workflows_match_githubs_schemas(baked):
+    repo, _ = baked
+    check = tool("check-jsonschema")
+    lint([check, "--builtin-schema", "vendor.github-workflows", *WORKFLOWS], repo)
+    lint([check, "--builtin-schema", "vendor.github-actions", ACTION], repo)
+
+
+def test_zizmor_finds_nothing_of_medium_or_high_severity(baked):
+    repo, _ = baked
+    lint([tool("zizmor"), "--offline", "--min-severity", "medium", ".github"], repo)
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version(baked):
+    repo, _ = baked
+    for relative in (*WORKFLOWS, ACTION):
+        for line in (repo / relative).read_text().splitlines():
+            uses = re.search(r"uses: (\S+)", line)
+            if uses and not uses[1].startswith("./"):
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses[1]), line
+                assert re.search(r"# v\d+\.\d+\.\d+$", line), f"no version comment: {line}"
+
+
+def test_ci_gates_every_push_and_pull_request(baked):
+    repo, _ = baked
+    ci = load(repo, ".github/workflows/ci.yml")
+    assert set(ci[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
+    assert ci["permissions"] == {"contents": "read"}
+    assert ci["concurrency"]["cancel-in-progress"] is True
+    runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert "make test" in runs
+    assert any("build-images" in run for run in runs)
+    assert any("actionlint" in run for run in runs)
+
+
+def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
+    repo, _ = baked
+    deploy = load(repo, ".github/workflows/deploy.yml")
+    environments = sorted(p.stem for p in (repo / f"dags/{PACKAGE}/environments").glob("*.json"))
+    assert deploy["permissions"] == {}
+    assert sorted(deploy["jobs"]) == environments
+    assert deploy[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert deploy["jobs"]["staging"]["needs"] == "dev"
+    assert deploy["jobs"]["prod"]["needs"] == "staging"
+    for name, job in deploy["jobs"].items():
+        assert job["environment"] == name
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
+        assert job["steps"][-1]["uses"] == "./.github/actions/deploy"
+
+
+def test_business_code_ships_before_the_variable_and_the_dags(baked):
+    repo, answers = baked
+    steps = load(repo, ACTION)["runs"]["steps"]
+    commands = [
+        re.search(r"scripts\.deploy \\?\s*([a-z-]+)", step["run"])[1]
+        for step in steps
+        if "run" in step
+    ]
+    expected = ["settings", "push-images", "upload-artifacts", "set-release", "sync-dags"]
+    if answers["dags_target"] == "none":
+        expected.remove("sync-dags")
+    assert commands == expected
+    credentials = next(
+        i for i, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", "")
+    )
+    first_upload = next(i for i, s in enumerate(steps) if "push-images" in s.get("run", ""))
+    assert credentials < first_upload
+
+
+def test_answers_shape_the_deploy(baked):
+    repo, answers = baked
+    workflows = "".join((repo / path).read_text() for path in (*WORKFLOWS, ACTION))
+    readme = (repo / "README.md").read_text()
+    script = (repo / "scripts/deploy/airflow_variable.py").read_text()
+    api = answers["airflow_api"]
+    assert f'DEFAULT_API = "{api}"' in script
+    assert f"--api {api}" in workflows
+    assert ("AIRFLOW_PASSWORD" in workflows) == (api == "airflow")
+    assert ("MWAA_ENVIRONMENT" in workflows) == (api == "mwaa")
+    syncs = answers["dags_target"] == "s3"
+    assert ("DAGS_S3_PREFIX" in workflows) == syncs
+    assert ("DAGS_S3_PREFIX" in readme) == syncs
+    assert ("git-sync" in readme) == (not syncs)
+    assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
+
+
+def test_iam_policies_are_least_privilege_documents(baked):
+    repo, answers = baked
+    policy = json.loads((repo / "deploy/iam-policy.json").read_text())
+    trust = json.loads((repo / "deploy/github-oidc-trust-policy.json").read_text())
+    for document in (policy, trust):
+        assert document["Version"] == "2012-10-17"
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow" and statement["Sid"]
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            assert not [a for a in actions if a.endswith("*")], statement
+    sids = {statement["Sid"] for statement in policy["Statement"]}
+    assert ("SyncTheDagsPackage" in sids) == (answers["dags_target"] == "s3")
+    assert ("SetAirflowVariables" in sids) == (answers["airflow_api"] == "mwaa")
+    uploads = next(s for s in policy["Statement"] if s["Sid"] == "UploadReleases")
+    assert uploads["Resource"] == "arn:aws:s3:::data-pipelines-deployment/*"
+    (condition,) = trust["Statement"][0]["Condition"].values()
+    assert condition["token.actions.githubusercontent.com:sub"] == (
+        "repo:GITHUB_OWNER/data-pipelines:environment:ENVIRONMENT"
+    )

@@ -1,0 +1,17 @@
+"""The non-default deploy answers pass the baked repository's own gate too."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import bake, commit_all, run
+
+pytestmark = pytest.mark.gate
+
+
+def test_mwaa_and_git_sync_bake_passes_make_test(tmp_path):
+    repo = bake(tmp_path, airflow_api="mwaa", dags_target="none")
+    commit_all(repo)
+    run(["make", "test"], repo)
+    usage = run(["make", "rollback"], repo, check=False)
+    assert usage.returncode == 2
+    assert "usage: make rollback ENVIRONMENT=" in usage.stderr

@@ -1,0 +1,197 @@
+"""Point Airflow at a release: set the Variable `<package>_docker_tag` to its commit SHA.
+
+Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.airflow_api }}`):
+
+- `airflow`, the Airflow 3 REST API: a token from `POST /auth/token`, then an upsert with
+  `PATCH /api/v2/variables`. Reads AIRFLOW_URL, AIRFLOW_USERNAME and AIRFLOW_PASSWORD.
+- `mwaa`, Amazon MWAA: a CLI token from the MWAA API (with the AWS credentials), then the
+  Airflow CLI's `variables set` and `variables get` through `https://<web server>/aws_mwaa/cli`.
+  Reads MWAA_ENVIRONMENT.
+
+Setting the same value again changes nothing. Secrets come from environment variables, never
+from the command line, and are never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import boto3
+
+from scripts.deploy import DeployError
+
+APIS = ("airflow", "mwaa")
+DEFAULT_API = "{{ cookiecutter.airflow_api }}"
+TIMEOUT_SECONDS = 30
+
+
+class HttpError(DeployError):
+    """A non-2xx answer; `status` lets callers explain the usual ones."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+    """One HTTP request; every failure becomes a one-line error naming the request."""
+    if not url.startswith(("https://", "http://")):
+        raise DeployError(f"not an http(s) URL: {url!r}")
+    # S310: the scheme is checked just above.
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.read()
+    except urllib.error.HTTPError as error:
+        message = f"{method} {url} answered HTTP {error.code}: {detail(error.read())}"
+        raise HttpError(message, error.code) from None
+    except OSError as error:  # URLError, refused connections, timeouts, TLS failures
+        raise DeployError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+
+
+def detail(body: bytes) -> str:
+    """The server's explanation on one short line (FastAPI puts it in `detail`)."""
+    try:
+        text = json.loads(body).get("detail", body.decode())
+    except (ValueError, AttributeError):
+        text = body.decode(errors="replace")
+    return " ".join(str(text).split())[:200] or "(empty body)"
+
+
+def parse_json(body: bytes, method: str, url: str) -> dict:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise DeployError(f"{method} {url} answered something that is not a JSON object")
+    return answer
+
+
+def call_json(method: str, url: str, payload: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return parse_json(call(method, url, json.dumps(payload).encode(), headers), method, url)
+
+
+def required(environ: Mapping[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise DeployError(f"set {', '.join(missing)} in the environment")
+    return [environ[name] for name in names]
+
+
+@dataclass(frozen=True)
+class RestApi:
+    """An Airflow 3 API server, with a user allowed to write Variables."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RestApi:
+        url, username, password = required(
+            environ, "AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"
+        )
+        return cls(url.rstrip("/"), username, password)
+
+    def __str__(self) -> str:
+        return f"Airflow at {self.url}"
+
+    def token(self) -> str:
+        credentials = {"username": self.username, "password": self.password}
+        try:
+            answer = call_json("POST", f"{self.url}/auth/token", credentials)
+        except HttpError as error:
+            if error.status in (401, 403):
+                raise DeployError(
+                    f"{self} rejected the credentials of {self.username!r} (HTTP {error.status})"
+                ) from None
+            raise
+        if not answer.get("access_token"):
+            raise DeployError(f"{self} answered POST /auth/token without an access_token")
+        return answer["access_token"]
+
+    def set_variable(self, key: str, value: str) -> None:
+        """Create the Variable, or overwrite it: one bulk request with a single upsert."""
+        upsert = {
+            "action": "create",
+            "action_on_existence": "overwrite",
+            "entities": [{"key": key, "value": value}],
+        }
+        url = f"{self.url}/api/v2/variables"
+        result = call_json("PATCH", url, {"actions": [upsert]}, self.token())
+        # The bulk endpoint answers 200 and lists the entities it could not write.
+        errors = (result.get("create") or {}).get("errors") or []
+        if errors:
+            raise DeployError(f"{self} did not set {key}: {errors[0].get('error', errors[0])}")
+
+
+@dataclass(frozen=True)
+class Mwaa:
+    """An Amazon MWAA environment, reached with the current AWS credentials."""
+
+    environment: str
+    region: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], region: str) -> Mwaa:
+        (environment,) = required(environ, "MWAA_ENVIRONMENT")
+        return cls(environment, region)
+
+    def __str__(self) -> str:
+        return f"MWAA environment {self.environment!r} ({self.region})"
+
+    def set_variable(self, key: str, value: str, client=None) -> None:
+        """`client`: an MWAA boto3 client (by default one for this region)."""
+        cli = MwaaCli(client or boto3.client("mwaa", region_name=self.region), self.environment)
+        written = cli.run("variables", "set", key, value)
+        stored = cli.run("variables", "get", key)
+        if stored.stdout.split()[-1:] != [value]:
+            problem = written.stderr.strip() or stored.stderr.strip() or "no error output"
+            raise DeployError(f"{self} did not store {key}: {problem.splitlines()[-1]}")
+
+
+class CliOutput(NamedTuple):
+    stdout: str
+    stderr: str
+
+
+class MwaaCli:
+    """The Airflow CLI of an MWAA environment, over its web server's `/aws_mwaa/cli` endpoint."""
+
+    def __init__(self, client, environment: str) -> None:
+        token = client.create_cli_token(Name=environment)
+        self.url = f"https://{token['WebServerHostname']}/aws_mwaa/cli"
+        self.headers = {
+            "Authorization": f"Bearer {token['CliToken']}",
+            "Content-Type": "text/plain",
+        }
+
+    def run(self, *args: str) -> CliOutput:
+        """Run one Airflow CLI command (MWAA answers 200 even when the command fails)."""
+        body = call("POST", self.url, shlex.join(args).encode(), self.headers)
+        answer = parse_json(body, "POST", self.url)
+        return CliOutput(decode(answer.get("stdout")), decode(answer.get("stderr")))
+
+
+def decode(base64_text: str | None) -> str:
+    return base64.b64decode(base64_text or "").decode(errors="replace")
+
+
+def airflow_target(api: str, environ: Mapping[str, str], region: str) -> RestApi | Mwaa:
+    """Where the Variable is set, configured from environment variables."""
+    if api == "airflow":
+        return RestApi.from_environ(environ)
+    if api == "mwaa":
+        return Mwaa.from_environ(environ, region)
+    raise DeployError(f"unknown Airflow API {api!r} (one of {', '.join(APIS)})")

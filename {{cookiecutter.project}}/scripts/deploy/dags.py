@@ -1,0 +1,61 @@
+"""Sync the scheduling code to a DAGs folder on S3 (MWAA, or any S3-synced DAGs folder).
+
+`dags/<package>/` becomes `<target>/<package>/`. New and changed files are uploaded
+first and files deleted from the repository are removed last; other packages in the same DAGs
+folder (other teams' repositories) are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.deploy.layout import PACKAGE, REPO, split_s3_uri
+
+
+@dataclass
+class SyncReport:
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def local_files(root: Path = REPO) -> dict[str, Path]:
+    """Every file of the package by its path inside it, without Python caches."""
+    package = root / "dags" / PACKAGE
+    return {
+        path.relative_to(package).as_posix(): path
+        for path in sorted(package.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def remote_etags(s3, bucket: str, prefix: str) -> dict[str, str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {
+        item["Key"][len(prefix) :]: item["ETag"].strip('"')
+        for page in pages
+        for item in page.get("Contents", [])
+    }
+
+
+def sync_dags(target: str, s3, root: Path = REPO) -> SyncReport:
+    bucket, prefix = split_s3_uri(target)
+    prefix += f"{PACKAGE}/"
+    remote = remote_etags(s3, bucket, prefix)
+    report = SyncReport()
+    for name, path in local_files(root).items():
+        # A single-part upload's ETag is the MD5 of its content.
+        checksum = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        if remote.pop(name, None) == checksum:
+            report.unchanged += 1
+            continue
+        s3.upload_file(str(path), bucket, prefix + name)
+        report.uploaded.append(name)
+    stale = sorted(remote)
+    for start in range(0, len(stale), 1000):
+        batch = [{"Key": prefix + name} for name in stale[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    report.deleted = stale
+    return report

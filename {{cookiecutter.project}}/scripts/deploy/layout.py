@@ -1,0 +1,96 @@
+"""What there is to deploy, found from the repository layout, and where it goes.
+
+Apps and jobs are discovered by their folders (see the README's Layout), so a new app ships
+without touching the pipeline. Per-environment targets come from
+`dags/<package>/environments/<env>.json`, the file Airflow reads too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.deploy import DeployError
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = "{{ cookiecutter.package }}"
+DOCKER_TAG_VARIABLE = "{{ cookiecutter.__docker_tag_variable }}"
+RELEASE = re.compile(r"^[0-9a-f]{40}$")
+S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The deploy targets of one environment."""
+
+    name: str
+    aws_region: str
+    deployment_bucket: str
+    image_registry: str
+
+
+@dataclass(frozen=True)
+class ContainerJob:
+    """`jobs/<app>/<job>/Dockerfile`: one image, `<app>-<job>`, built from its own folder."""
+
+    app: str
+    job: str
+    context: Path
+
+    @property
+    def image(self) -> str:
+        return f"{self.app}-{self.job}"
+
+    def reference(self, environment: Environment, release: str) -> str:
+        return f"{environment.image_registry}/{self.image}:{release}"
+
+
+def environments_dir(root: Path = REPO) -> Path:
+    return root / "dags" / PACKAGE / "environments"
+
+
+def load_environment(name: str, root: Path = REPO) -> Environment:
+    path = environments_dir(root) / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in environments_dir(root).glob("*.json")))
+        raise DeployError(f"unknown environment {name!r}: no {path.name} (known: {known})")
+    settings = json.loads(path.read_text())
+    return Environment(
+        name=name,
+        aws_region=settings["AWS_REGION"],
+        deployment_bucket=settings["DEPLOYMENT_BUCKET"],
+        image_registry=settings["IMAGE_REGISTRY"],
+    )
+
+
+def container_jobs(root: Path = REPO) -> list[ContainerJob]:
+    return [
+        ContainerJob(
+            app=dockerfile.parent.parent.name, job=dockerfile.parent.name, context=dockerfile.parent
+        )
+        for dockerfile in sorted((root / "jobs").glob("*/*/Dockerfile"))
+    ]
+
+
+def spark_scripts(root: Path = REPO) -> list[Path]:
+    """`jobs/<app>/spark/<script>.py`: each one self-contained, as spark-submit runs it."""
+    return sorted(
+        path for path in (root / "jobs").glob("*/spark/*.py") if path.name != "conftest.py"
+    )
+
+
+def check_release(release: str) -> str:
+    if not RELEASE.match(release):
+        raise DeployError(f"release must be a full 40-character commit SHA, got {release!r}")
+    return release
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> (`bucket`, `some/prefix/`); the prefix is empty or ends in /."""
+    match = S3_URI.match(uri)
+    if not match:
+        raise DeployError(f"not an S3 URI: {uri!r} (expected s3://<bucket>[/<prefix>])")
+    prefix = match["prefix"].strip("/")
+    return match["bucket"], f"{prefix}/" if prefix else ""

@@ -1,0 +1,80 @@
+"""set-release against a real Airflow 3 api-server (started once per test session)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scripts.deploy.cli import main
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, REPO
+from tests.deploy.support import EARLIER_RELEASE, RELEASE, free_port
+
+pytestmark = pytest.mark.api_server
+
+
+def set_release(*args: str) -> int:
+    return main(["set-release", "dev", *args, "--api", "airflow"])
+
+
+def test_creates_the_variable(rest_api_env, capsys):
+    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) is None
+    assert set_release(EARLIER_RELEASE) == 0
+    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == EARLIER_RELEASE
+    assert f"{DOCKER_TAG_VARIABLE}={EARLIER_RELEASE}" in capsys.readouterr().out
+
+
+def test_overwrites_and_repeats_without_error(rest_api_env):
+    assert set_release(EARLIER_RELEASE) == 0
+    assert set_release(RELEASE) == 0
+    assert set_release(RELEASE) == 0
+    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == RELEASE
+
+
+def test_dry_run_sets_nothing(rest_api_env, capsys):
+    assert set_release(EARLIER_RELEASE) == 0
+    assert set_release(RELEASE, "--dry-run") == 0
+    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == EARLIER_RELEASE
+    out = capsys.readouterr().out
+    assert f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} in Airflow at" in out
+
+
+def test_wrong_password_is_one_line_without_the_secret(rest_api_env, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW_PASSWORD", "not-" + rest_api_env.password)
+    assert set_release(RELEASE) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"error: Airflow at {rest_api_env.url} rejected the credentials of 'deployer' (HTTP 401)"
+    ]
+    assert rest_api_env.password not in out + err
+
+
+def test_a_user_without_write_access_gets_the_http_status(rest_api_env, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW_USERNAME", rest_api_env.viewer)
+    monkeypatch.setenv("AIRFLOW_PASSWORD", rest_api_env.viewer_password)
+    assert set_release(RELEASE) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: PATCH {rest_api_env.url}/api/v2/variables answered HTTP 403")
+
+
+def test_unreachable_airflow_is_one_line(rest_api_env, monkeypatch, capsys):
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AIRFLOW_URL", url)
+    assert set_release(RELEASE) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: cannot reach {url}/auth/token: ")
+
+
+def test_the_command_line_entry_point(rest_api_env):
+    """As the workflow runs it: secrets only in the environment, never in the output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.deploy", "set-release", "dev", RELEASE, "--api", "airflow"],
+        cwd=REPO,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert rest_api_env.password not in result.stdout + result.stderr
+    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == RELEASE

@@ -1,0 +1,74 @@
+"""The command line as the workflows and `make rollback` use it: exit codes and one-line errors."""
+
+import boto3
+import pytest
+
+from scripts.deploy.cli import main
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, load_environment, split_s3_uri
+from tests.deploy.support import EARLIER_RELEASE, RELEASE
+
+
+def test_settings_print_github_outputs(capsys):
+    assert main(["settings", "prod"]) == 0
+    prod = load_environment("prod")
+    assert capsys.readouterr().out.splitlines() == [
+        f"aws_region={prod.aws_region}",
+        f"deployment_bucket={prod.deployment_bucket}",
+        f"image_registry={prod.image_registry}",
+    ]
+
+
+def test_a_short_sha_is_refused_before_anything_runs(capsys):
+    assert main(["set-release", "dev", "abc1234", "--dry-run"]) == 1
+    assert capsys.readouterr().err == (
+        "error: release must be a full 40-character commit SHA, got 'abc1234'\n"
+    )
+
+
+def test_missing_airflow_settings_are_named(monkeypatch, capsys):
+    for name in ("AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["set-release", "dev", RELEASE, "--api", "airflow", "--dry-run"]) == 1
+    assert capsys.readouterr().err == (
+        "error: set AIRFLOW_URL, AIRFLOW_USERNAME, AIRFLOW_PASSWORD in the environment\n"
+    )
+
+
+def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-prod")
+    assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
+    region = load_environment("prod").aws_region
+    assert capsys.readouterr().out == (
+        f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} "
+        f"in MWAA environment 'team-airflow-prod' ({region})\n"
+    )
+
+
+@pytest.fixture
+def deployed(aws, monkeypatch):
+    """dev's deployment bucket under moto, with RELEASE uploaded by the CLI."""
+    dev = load_environment("dev")
+    bucket, _ = split_s3_uri(dev.deployment_bucket)
+    boto3.client("s3", region_name=dev.aws_region).create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": dev.aws_region}
+    )
+    assert main(["upload-artifacts", "dev", RELEASE]) == 0
+    monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-dev")
+    return dev
+
+
+def test_rollback_to_an_uploaded_release(deployed, capsys):
+    assert main(["rollback", "dev", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
+    assert f"would set {DOCKER_TAG_VARIABLE}={RELEASE}" in capsys.readouterr().out
+
+
+def test_rollback_refuses_a_release_that_was_never_uploaded(deployed, capsys):
+    assert main(["rollback", "dev", EARLIER_RELEASE, "--api", "mwaa", "--dry-run"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: release {EARLIER_RELEASE} was never deployed to dev: no s3://")
+
+
+def test_aws_errors_are_one_line(aws, capsys):
+    assert main(["upload-artifacts", "dev", RELEASE]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and "NoSuchBucket" in line

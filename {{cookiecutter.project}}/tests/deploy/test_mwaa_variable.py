@@ -1,0 +1,150 @@
+"""set-release through MWAA's CLI endpoint.
+
+moto does not implement MWAA, so the MWAA API's `CreateCliToken` is answered by botocore's
+Stubber (which checks the request against the service model) and the web server by a local
+HTTPS server that behaves like `https://<web server>/aws_mwaa/cli`: an Airflow CLI command as
+the plain-text body, a Bearer CLI token, base64 stdout and stderr in a JSON answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import shlex
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from scripts.deploy import DeployError
+from scripts.deploy.airflow_variable import Mwaa
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE
+from tests.deploy.support import EARLIER_RELEASE, RELEASE, self_signed_certificate
+
+ENVIRONMENT = "team-airflow-dev"
+
+
+class MwaaWebServer(ThreadingHTTPServer):
+    """The Airflow CLI of an MWAA web server, as far as Variables go."""
+
+    def __init__(self, certificate, key) -> None:
+        super().__init__(("127.0.0.1", 0), MwaaCliHandler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.token = secrets.token_urlsafe(16)
+        self.variables: dict[str, str] = {}
+        self.requests: list[dict] = []
+        self.read_only = False
+
+    @property
+    def hostname(self) -> str:
+        return f"localhost:{self.server_address[1]}"
+
+    def run(self, command: list[str]) -> tuple[str, str]:
+        match command:
+            case ["variables", "set", key, value] if not self.read_only:
+                self.variables[key] = value
+                return f"Variable {key} created\n", ""
+            case ["variables", "get", key] if key in self.variables:
+                return self.variables[key] + "\n", ""
+            case ["variables", "get", key]:
+                return "", f"Variable {key} does not exist\n"
+        return "", "sqlite3.OperationalError: attempt to write a readonly database\n"
+
+
+class MwaaCliHandler(BaseHTTPRequestHandler):
+    server: MwaaWebServer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.server.requests.append(
+            {"path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        if self.headers["Authorization"] != f"Bearer {self.server.token}":
+            return self.answer(403, {"message": "Forbidden"})
+        if self.path != "/aws_mwaa/cli":
+            return self.answer(404, {"message": "Not Found"})
+        stdout, stderr = self.server.run(shlex.split(body))
+        encode = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
+        self.answer(200, {"stdout": encode(stdout), "stderr": encode(stderr)})
+
+    def answer(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server(tmp_path, monkeypatch):
+    certificate, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+    server = MwaaWebServer(certificate, key)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def set_variable(server: MwaaWebServer, value: str, token: str | None = None) -> None:
+    client = boto3.client("mwaa", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "create_cli_token",
+            {"CliToken": token or server.token, "WebServerHostname": server.hostname},
+            {"Name": ENVIRONMENT},
+        )
+        Mwaa(ENVIRONMENT, "eu-west-1").set_variable(DOCKER_TAG_VARIABLE, value, client=client)
+        stubber.assert_no_pending_responses()
+
+
+def test_sets_the_variable_with_the_airflow_cli(web_server):
+    set_variable(web_server, RELEASE)
+    assert web_server.variables == {DOCKER_TAG_VARIABLE: RELEASE}
+    set_request, get_request = web_server.requests
+    assert set_request["path"] == "/aws_mwaa/cli"
+    assert set_request["headers"]["Authorization"] == f"Bearer {web_server.token}"
+    assert set_request["headers"]["Content-Type"] == "text/plain"
+    assert set_request["body"] == f"variables set {DOCKER_TAG_VARIABLE} {RELEASE}"
+    assert get_request["body"] == f"variables get {DOCKER_TAG_VARIABLE}"
+
+
+def test_overwrites_and_repeats(web_server):
+    set_variable(web_server, EARLIER_RELEASE)
+    set_variable(web_server, RELEASE)
+    set_variable(web_server, RELEASE)
+    assert web_server.variables == {DOCKER_TAG_VARIABLE: RELEASE}
+
+
+def test_a_command_that_fails_inside_airflow_is_reported(web_server):
+    web_server.read_only = True
+    with pytest.raises(DeployError, match=r"did not store .*readonly database"):
+        set_variable(web_server, RELEASE)
+
+
+def test_a_rejected_token_is_one_line(web_server):
+    with pytest.raises(DeployError) as raised:
+        set_variable(web_server, RELEASE, token="expired-token")  # noqa: S106
+    assert str(raised.value) == (
+        f"POST https://{web_server.hostname}/aws_mwaa/cli answered HTTP 403: "
+        '{"message": "Forbidden"}'
+    )
+    assert "expired-token" not in str(raised.value)
+
+
+def test_an_untrusted_certificate_is_refused(web_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    with pytest.raises(DeployError, match=r"cannot reach .*CERTIFICATE_VERIFY_FAILED"):
+        set_variable(web_server, RELEASE)
+    assert web_server.variables == {}
