@@ -1,0 +1,262 @@
+{% raw %}"""Spark on EMR: one dedicated cluster per job, built from the app's JSON configs.
+
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")      # cluster_configs/my_cluster.json
+    add_my_job, check_my_job = cluster.add_step(job_config_file="my_job.json")  # job_configs/
+    cluster.build_sequential_flow()
+
+builds: create cluster -> wait for cluster -> add step -> check step (-> more steps, in the
+order added) -> terminate cluster. Creating and terminating are an Airflow setup/teardown pair:
+the cluster is terminated whatever happened in between (a failed or skipped step, a failed task
+plugged into the flow), and the run still fails when a step fails.
+
+Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
+so a bad config is an import error naming the file and the key. Jinja inside their values
+(`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.operators.emr import (
+    EmrAddStepsOperator,
+    EmrCreateJobFlowOperator,
+    EmrTerminateJobFlowOperator,
+)
+from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
+from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
+
+{% endraw %}from {{ cookiecutter.package }}.configs import load_config
+from {{ cookiecutter.package }}.defaults import macros
+from {{ cookiecutter.package }}.settings import TEAM, load_settings
+{% raw %}
+if TYPE_CHECKING:
+    from airflow.sdk import DAG, BaseOperator, Context
+
+CLUSTER_POLL = timedelta(seconds=30)
+CLUSTER_MAX_WAIT = timedelta(hours=1)
+STEP_POLL = timedelta(seconds=60)
+STEP_MAX_WAIT = timedelta(hours=24)
+
+
+def spark_submit_command(
+    job_config: Mapping[str, Any], job_params: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The spark-submit command line of a job config, as EMR's command-runner.jar runs it.
+
+    `["spark-submit", *SparkArgs, ScriptPath, *JobParams]`, flags in the config's order.
+    `job_params` override JobParams of the same name and append the others; `--` is added to
+    parameter names that lack it. A list value repeats its flag, `true` is a bare flag and
+    `false` leaves the flag out.
+    """
+    if not job_config.get("ScriptPath"):
+        raise ValueError(f"job config has no ScriptPath (keys: {sorted(job_config)})")
+    params = {_flag(name): value for name, value in job_config.get("JobParams", {}).items()}
+    params.update({_flag(name): value for name, value in (job_params or {}).items()})
+    return [
+        "spark-submit",
+        *_arguments(job_config.get("SparkArgs", {})),
+        job_config["ScriptPath"],
+        *_arguments(params),
+    ]
+
+
+def _flag(name: str) -> str:
+    return name if name.startswith("--") else f"--{name}"
+
+
+def _arguments(flags: Mapping[str, Any]) -> list[str]:
+    arguments = []
+    for flag, value in flags.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is True:
+                arguments.append(flag)
+            elif item is False:
+                continue
+            elif isinstance(item, str | int | float):
+                arguments += [flag, str(item)]
+            else:
+                raise ValueError(f"{flag}: unsupported value {item!r} (string, number, boolean)")
+    return arguments
+
+
+class ClusterReadySensor(EmrJobFlowSensor):
+    """Wait until the cluster accepts steps (RUNNING or WAITING); fail if it ends first.
+
+    The provider's sensor, when deferrable, waits for the cluster to *terminate*; this one
+    defers to the provider's cluster-creation trigger with boto's `cluster_running` waiter.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            target_states=["RUNNING", "WAITING"],
+            failed_states=["TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"],
+            **kwargs,
+        )
+
+    def execute(self, context: Context) -> None:
+        if not self.deferrable:
+            return super().execute(context)
+        if not self.poke(context):
+            self.defer(
+                trigger=EmrCreateJobFlowTrigger(
+                    job_flow_id=self.job_flow_id,
+                    waiter_name="cluster_running",
+                    waiter_delay=int(self.poke_interval),
+                    waiter_max_attempts=self.max_attempts,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    verify=self.verify,
+                    botocore_config=self.botocore_config,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.poke_interval * self.max_attempts),
+            )
+        return None
+
+
+class Cluster:
+    """A dedicated EMR cluster in `dag`, configured by `cluster_configs/<cluster_name>.json`.
+
+    The configs live next to the DAG file: `cluster_configs/` and `job_configs/`.
+    """
+
+    def __init__(self, *, dag: DAG, cluster_name: str) -> None:
+        self.dag = dag
+        self.name = cluster_name
+        self.app_dir = Path(dag.fileloc).parent
+        self.steps: list[tuple[BaseOperator, BaseOperator]] = []
+        self._built = False
+        # Configs say {{ config.X }}: make sure the macro is there, from files only (no DB).
+        if "config" not in (dag.user_defined_macros or {}):
+            dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
+
+        settings = load_settings()
+        self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
+        self._deferrable = settings.DEFERRABLE
+        config = load_config(self.app_dir / "cluster_configs" / f"{cluster_name}.json", "cluster")
+        self.create_task = _values_only(
+            EmrCreateJobFlowOperator(
+                task_id=f"create_cluster_{cluster_name}",
+                dag=dag,
+                job_flow_overrides=self._job_flow(config),
+                emr_conn_id=None,
+                wait_for_completion=False,
+                deferrable=False,
+                **self._aws,
+            )
+        )
+        self.wait_task = ClusterReadySensor(
+            task_id=f"wait_for_cluster_{cluster_name}",
+            dag=dag,
+            job_flow_id=self._cluster_id,
+            **self._sensor_args(CLUSTER_POLL, CLUSTER_MAX_WAIT),
+        )
+        self.terminate_task = EmrTerminateJobFlowOperator(
+            task_id=f"terminate_cluster_{cluster_name}",
+            dag=dag,
+            job_flow_id=self._cluster_id,
+            deferrable=False,
+            **self._aws,
+        )
+
+    @property
+    def _cluster_id(self) -> str:
+        return f"{{{{ ti.xcom_pull(task_ids='{self.create_task.task_id}') }}}}"
+
+    def _job_flow(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The RunJobFlow request: the cluster config plus a name, team tags and keep-alive."""
+        tags = {tag["Key"]: tag["Value"] for tag in config.get("Tags", [])}
+        tags |= {"team": TEAM, "airflow_dag_id": self.dag.dag_id, "airflow_cluster": self.name}
+        return {
+            "Name": f"{self.dag.dag_id}.{self.name}",
+            **config,
+            "Instances": {**config["Instances"], "KeepJobFlowAliveWhenNoSteps": True},
+            "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+        }
+
+    def _sensor_args(self, poll: timedelta, max_wait: timedelta) -> dict[str, Any]:
+        attempts = int(max_wait / poll)
+        return {
+            **self._aws,
+            "deferrable": self._deferrable,
+            "mode": "reschedule",  # between pokes the worker slot is free
+            "poke_interval": poll.total_seconds(),
+            "max_attempts": attempts,
+            "timeout": max_wait.total_seconds(),
+            # A cluster or step in a final state stays there: retrying only keeps it running.
+            "retries": 0,
+        }
+
+    def add_step(
+        self,
+        *,
+        job_config_file: str | Path,
+        job_name: str | None = None,
+        job_params: Mapping[str, Any] | None = None,
+    ) -> tuple[BaseOperator, BaseOperator]:
+        """Add a Spark step; return `(add_step_task, check_step_task)` to plug tasks around it.
+
+        `job_config_file` is a path, or a file name in the DAG's `job_configs/` folder.
+        `job_name` (default: the file name without `.json`) names the step and the task ids:
+        the add task is `<job_name>`, the check task `wait_for_<job_name>`.
+        """
+        if self._built:
+            raise ValueError(f"{self.name}: add steps before build_sequential_flow()")
+        path = self.app_dir / "job_configs" / job_config_file
+        job_name = job_name or path.stem
+        command = spark_submit_command(load_config(path, "job"), job_params)
+        add = _values_only(
+            EmrAddStepsOperator(
+                task_id=job_name,
+                dag=self.dag,
+                job_flow_id=self._cluster_id,
+                steps=[
+                    {
+                        "Name": job_name,
+                        # The flow decides what happens next: a failed step fails its check task.
+                        "ActionOnFailure": "CONTINUE",
+                        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": command},
+                    }
+                ],
+                wait_for_completion=False,
+                deferrable=False,
+                **self._aws,
+            )
+        )
+        check = EmrStepSensor(
+            task_id=f"wait_for_{job_name}",
+            dag=self.dag,
+            job_flow_id=self._cluster_id,
+            step_id=f"{{{{ ti.xcom_pull(task_ids='{add.task_id}')[0] }}}}",
+            **self._sensor_args(STEP_POLL, STEP_MAX_WAIT),
+        )
+        add >> check
+        self.steps.append((add, check))
+        return add, check
+
+    def build_sequential_flow(self) -> None:
+        """Chain create -> wait -> each step in order -> terminate, terminate as the teardown."""
+        if self._built:
+            raise ValueError(f"{self.name}: build_sequential_flow() called twice")
+        if not self.steps:
+            raise ValueError(f"{self.name}: add_step() at least once before building the flow")
+        self._built = True
+        previous = self.create_task >> self.wait_task
+        for add, check in self.steps:
+            previous >> add
+            previous = check
+        # Both cluster tasks are setups: clearing a step to rerun it brings a cluster up again.
+        # The run's state comes from the last step, not from the teardown, so a failed step
+        # fails the run (on_failure_fail_dagrun=True would let terminate turn it green).
+        previous >> self.terminate_task.as_teardown(setups=[self.create_task, self.wait_task])
+
+
+def _values_only(task: BaseOperator) -> BaseOperator:
+    """Configs arrive as dicts: a value ending in `.json` is data, not a template file."""
+    task.template_ext = ()
+    return task
+{% endraw %}

@@ -1,0 +1,415 @@
+"""The EMR flow builder: job config -> spark-submit, and the shape of the flow it builds."""
+
+import json
+from types import SimpleNamespace
+
+import boto3
+import pendulum
+import pytest
+from airflow.providers.amazon.aws.hooks.emr import EmrHook
+from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
+from airflow.sdk import DAG, BaseOperator
+from airflow.sdk.exceptions import AirflowException, TaskDeferred
+from airflow.task.trigger_rule import TriggerRule
+from jinja2 import Template
+from moto import mock_aws
+from moto.emr.models import emr_backends
+
+from {{ cookiecutter.package }} import settings
+from {{ cookiecutter.package }}.configs import ConfigError
+from {{ cookiecutter.package }}.emr import Cluster, ClusterReadySensor, spark_submit_command
+{% raw %}
+# The reference usage: its job config and, for ENV=prod, this bucket and ds, its command line.
+SEED_JOB = {
+    "SparkArgs": {"--deploy-mode": "cluster", "--packages": "mysql:mysql-connector-java:8.0.11"},
+    "ScriptPath": "{{ config.DEPLOYMENT_BUCKET }}/my_app/my_app.py",
+    "JobParams": {"--stage": "{{ config.ENV }}", "--execution_date": "{{ ds }}"},
+}
+SEED_COMMAND = """
+spark-submit \\
+  --deploy-mode cluster \\
+  --packages mysql:mysql-connector-java:8.0.11 \\
+  s3://my-deployment-bucket/my_app/my_app.py \\
+  --stage prod \\
+  --execution_date 2020-12-24
+"""
+SEED_CONTEXT = {
+    "config": SimpleNamespace(ENV="prod", DEPLOYMENT_BUCKET="s3://my-deployment-bucket"),
+    "ds": "2020-12-24",
+}
+CLUSTER_CONFIG = {
+    "ReleaseLabel": "emr-7.12.0",
+    "Applications": [{"Name": "Spark"}],
+    "Instances": {
+        "InstanceGroups": [
+            {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
+        ]
+    },
+    "JobFlowRole": "EMR_EC2_DefaultRole",
+    "ServiceRole": "EMR_DefaultRole",
+}
+
+
+def render(arguments: list[str], context: dict) -> list[str]:
+    return [Template(argument).render(context) for argument in arguments]
+
+
+# --- spark_submit_command -------------------------------------------------------------------
+
+
+def test_seed_job_config_gives_the_seed_command_line():
+    command = render(spark_submit_command(SEED_JOB), SEED_CONTEXT)
+    assert command == SEED_COMMAND.replace("\\\n", " ").split()
+
+
+def test_job_params_override_by_name_and_append_the_rest():
+    command = spark_submit_command(
+        SEED_JOB, {"execution_date": "2021-01-01", "--stage": "dev", "source_path": "s3://in"}
+    )
+    assert command == [
+        "spark-submit",
+        "--deploy-mode",
+        "cluster",
+        "--packages",
+        "mysql:mysql-connector-java:8.0.11",
+        SEED_JOB["ScriptPath"],
+        "--stage",
+        "dev",
+        "--execution_date",
+        "2021-01-01",
+        "--source_path",
+        "s3://in",
+    ]
+
+
+def test_spark_args_come_before_the_script_and_job_params_after_it_in_order():
+    job = {
+        "SparkArgs": {
+            "--conf": ["spark.a=1", "spark.b=2"],
+            "--verbose": True,
+            "--supervise": False,
+        },
+        "ScriptPath": "s3://code/job.py",
+        "JobParams": {"zeta": 1, "--alpha": 2.5},
+    }
+    assert spark_submit_command(job) == [
+        "spark-submit",
+        "--conf",
+        "spark.a=1",
+        "--conf",
+        "spark.b=2",
+        "--verbose",
+        "s3://code/job.py",
+        "--zeta",
+        "1",
+        "--alpha",
+        "2.5",
+    ]
+
+
+def test_script_alone_is_enough():
+    assert spark_submit_command({"ScriptPath": "s3://code/job.py"}) == [
+        "spark-submit",
+        "s3://code/job.py",
+    ]
+
+
+@pytest.mark.parametrize("job", [{}, {"SparkArgs": {}, "JobParams": {}}, {"ScriptPath": ""}])
+def test_missing_script_path_is_an_error(job):
+    with pytest.raises(ValueError, match="ScriptPath"):
+        spark_submit_command(job)
+
+
+def test_unsupported_value_is_named():
+    with pytest.raises(ValueError, match=r"--when: unsupported value \{"):
+        spark_submit_command({"ScriptPath": "s3://x.py"}, {"when": {"day": 1}})
+
+
+# --- the flow -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app folder with a cluster config and job configs; `app.dag()` makes a DAG in it."""
+    (tmp_path / "cluster_configs").mkdir()
+    (tmp_path / "job_configs").mkdir()
+    (tmp_path / "cluster_configs" / "my_cluster.json").write_text(json.dumps(CLUSTER_CONFIG))
+    for name in ("my_job", "other_job"):
+        (tmp_path / "job_configs" / f"{name}.json").write_text(json.dumps(SEED_JOB))
+
+    def dag(**kwargs) -> DAG:
+        new = DAG(
+            dag_id="team.my_app",
+            schedule=None,
+            start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+            **kwargs,
+        )
+        new.fileloc = str(tmp_path / "my_app_dag.py")
+        return new
+
+    return SimpleNamespace(dir=tmp_path, dag=dag)
+
+
+def upstream_ids(task: BaseOperator) -> set[str]:
+    return set(task.upstream_task_ids)
+
+
+def test_one_step_flow(app):
+    dag = app.dag()
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")
+    add, check = cluster.add_step(job_config_file="my_job.json")
+    cluster.build_sequential_flow()
+
+    assert set(dag.task_ids) == {
+        "create_cluster_my_cluster",
+        "wait_for_cluster_my_cluster",
+        "my_job",
+        "wait_for_my_job",
+        "terminate_cluster_my_cluster",
+    }
+    assert (add.task_id, check.task_id) == ("my_job", "wait_for_my_job")
+    assert upstream_ids(cluster.wait_task) == {"create_cluster_my_cluster"}
+    assert upstream_ids(add) == {"wait_for_cluster_my_cluster"}
+    assert upstream_ids(check) == {"my_job"}
+    assert upstream_ids(cluster.terminate_task) == {
+        "create_cluster_my_cluster",
+        "wait_for_cluster_my_cluster",
+        "wait_for_my_job",
+    }
+
+
+def test_terminate_is_the_teardown_of_the_cluster_setup(app):
+    dag = app.dag()
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")
+    cluster.add_step(job_config_file="my_job.json")
+    cluster.build_sequential_flow()
+
+    assert cluster.create_task.is_setup and cluster.wait_task.is_setup
+    assert cluster.terminate_task.is_teardown
+    assert cluster.terminate_task.trigger_rule == TriggerRule.ALL_DONE_SETUP_SUCCESS
+    # Set, it would make terminate's success turn a run with a failed step green.
+    assert not cluster.terminate_task.on_failure_fail_dagrun
+    # Waiting again on a step in a final state only keeps the cluster up.
+    assert all(task.retries == 0 for task in (cluster.wait_task, dag.get_task("wait_for_my_job")))
+
+
+def test_steps_run_in_the_order_added(app):
+    dag = app.dag()
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")
+    first_add, _ = cluster.add_step(job_config_file="my_job.json")
+    second_add, _ = cluster.add_step(job_config_file="other_job.json")
+    third_add, third_check = cluster.add_step(job_config_file="my_job.json", job_name="again")
+    cluster.build_sequential_flow()
+
+    assert upstream_ids(first_add) == {"wait_for_cluster_my_cluster"}
+    assert upstream_ids(second_add) == {"wait_for_my_job"}
+    assert upstream_ids(third_add) == {"wait_for_other_job"}
+    assert (third_add.task_id, third_check.task_id) == ("again", "wait_for_again")
+    assert upstream_ids(cluster.terminate_task) == {
+        "create_cluster_my_cluster",
+        "wait_for_cluster_my_cluster",
+        "wait_for_again",
+    }
+
+
+def test_tasks_plug_in_around_a_step_as_in_the_seed(app):
+    with app.dag() as dag:
+        some_upstream_task = BaseOperator(task_id="some_upstream_task")
+        some_downstream_task = BaseOperator(task_id="some_downstream_task")
+        my_cluster = Cluster(dag=dag, cluster_name="my_cluster")
+        add_my_job, check_my_job = my_cluster.add_step(
+            job_config_file=app.dir / "job_configs" / "my_job.json"
+        )
+        my_cluster.build_sequential_flow()
+
+        some_upstream_task >> add_my_job
+        some_downstream_task >> check_my_job
+
+    assert upstream_ids(add_my_job) == {"wait_for_cluster_my_cluster", "some_upstream_task"}
+    assert upstream_ids(check_my_job) == {"my_job", "some_downstream_task"}
+    # Termination still waits for the last check, whatever was plugged in.
+    assert "wait_for_my_job" in upstream_ids(my_cluster.terminate_task)
+
+
+def test_two_clusters_in_one_dag_do_not_collide(app):
+    (app.dir / "cluster_configs" / "other.json").write_text(json.dumps(CLUSTER_CONFIG))
+    dag = app.dag()
+    for name, job in (("my_cluster", "my_job"), ("other", "other_job")):
+        cluster = Cluster(dag=dag, cluster_name=name)
+        cluster.add_step(job_config_file=f"{job}.json")
+        cluster.build_sequential_flow()
+    assert len(dag.task_ids) == 10
+
+
+def test_step_runs_the_rendered_command_through_command_runner(app):
+    dag = app.dag()  # no user_defined_macros: the cluster adds the config macro
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")
+    add, _ = cluster.add_step(job_config_file="my_job.json", job_params={"config": "s3://c.json"})
+
+    [step] = add.render_template(add.steps, {"ds": "2020-12-24"})
+    config = settings.load_settings()
+    assert step["Name"] == "my_job"
+    assert step["ActionOnFailure"] == "CONTINUE"
+    assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    assert step["HadoopJarStep"]["Args"] == [
+        "spark-submit",
+        "--deploy-mode",
+        "cluster",
+        "--packages",
+        "mysql:mysql-connector-java:8.0.11",
+        f"{config.DEPLOYMENT_BUCKET}/my_app/my_app.py",
+        "--stage",
+        config.ENV,
+        "--execution_date",
+        "2020-12-24",
+        "--config",
+        "s3://c.json",  # a value ending in .json is data, not a template file to load
+    ]
+
+
+def test_config_macro_is_added_when_the_dag_forgot_it(app):
+    dag = app.dag(user_defined_macros={"mine": 42})
+    Cluster(dag=dag, cluster_name="my_cluster")
+    assert dag.user_defined_macros["mine"] == 42
+    assert dag.user_defined_macros["config"] == settings.load_settings()
+
+
+def test_cluster_request_adds_name_team_tags_and_keep_alive(app):
+    config = CLUSTER_CONFIG | {
+        "Tags": [{"Key": "team", "Value": "spoofed"}, {"Key": "x", "Value": "y"}]
+    }
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+
+    request = cluster.create_task.job_flow_overrides
+    assert request["Name"] == "team.my_app.my_cluster"
+    assert request["ReleaseLabel"] == "emr-7.12.0"
+    assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
+    tags = {tag["Key"]: tag["Value"] for tag in request["Tags"]}
+    assert tags == {
+        "team": settings.TEAM,
+        "x": "y",
+        "airflow_dag_id": "team.my_app",
+        "airflow_cluster": "my_cluster",
+    }
+
+
+@pytest.mark.parametrize("env", settings.environments())
+def test_waiting_is_deferrable_when_the_environment_says_so(app, monkeypatch, env):
+    monkeypatch.setenv(settings.ENVIRONMENT_VARIABLE, env)
+    settings.load_settings.cache_clear()
+    try:
+        dag = app.dag()
+        cluster = Cluster(dag=dag, cluster_name="my_cluster")
+        cluster.add_step(job_config_file="my_job.json")
+    finally:
+        settings.load_settings.cache_clear()
+
+    deferrable = settings.load_settings(env).DEFERRABLE
+    assert isinstance(cluster.wait_task, ClusterReadySensor)
+    assert cluster.wait_task.deferrable is deferrable
+    assert dag.get_task("wait_for_my_job").deferrable is deferrable
+    # Submitting and terminating do not wait, so they never hold a triggerer.
+    assert not cluster.create_task.deferrable
+    assert not dag.get_task("my_job").deferrable
+    assert not cluster.terminate_task.deferrable
+
+
+# --- waiting for the cluster ---------------------------------------------------------------
+
+
+@pytest.fixture
+def emr_cluster(monkeypatch):
+    """A cluster in moto's EMR; `emr_cluster.set_state(...)` moves it (moto starts it at once)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    region = settings.load_settings().AWS_REGION
+    with mock_aws():
+        request = CLUSTER_CONFIG | {"Name": "c", "Instances": {**CLUSTER_CONFIG["Instances"]}}
+        request["Instances"]["KeepJobFlowAliveWhenNoSteps"] = True
+        cluster_id = boto3.client("emr", region_name=region).run_job_flow(**request)["JobFlowId"]
+        backend = next(iter(emr_backends.values()))[region]
+
+        def set_state(state: str) -> None:
+            backend.clusters[cluster_id].state = state
+
+        yield SimpleNamespace(id=cluster_id, region=region, set_state=set_state)
+
+
+def ready_sensor(emr_cluster, deferrable: bool) -> ClusterReadySensor:
+    return ClusterReadySensor(
+        task_id="wait",
+        job_flow_id=emr_cluster.id,
+        aws_conn_id=None,
+        region_name=emr_cluster.region,
+        deferrable=deferrable,
+        do_xcom_push=False,
+    )
+
+
+def test_deferrable_wait_hands_a_starting_cluster_to_the_triggerer(emr_cluster):
+    emr_cluster.set_state("STARTING")
+    with pytest.raises(TaskDeferred) as deferred:
+        ready_sensor(emr_cluster, deferrable=True).execute(context={})
+
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, EmrCreateJobFlowTrigger)
+    assert trigger.waiter_name == "cluster_running"
+    assert trigger.waiter_args == {"ClusterId": emr_cluster.id}
+    # The waiter the triggerer will use exists and accepts a running cluster.
+    emr_cluster.set_state("WAITING")
+    hook = EmrHook(aws_conn_id=None, region_name=emr_cluster.region)
+    hook.get_waiter("cluster_running").wait(ClusterId=emr_cluster.id)
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_wait_ends_at_once_when_the_cluster_is_up(emr_cluster, deferrable):
+    emr_cluster.set_state("WAITING")
+    ready_sensor(emr_cluster, deferrable).execute(context={})
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_wait_fails_when_the_cluster_ended(emr_cluster, deferrable):
+    emr_cluster.set_state("TERMINATED_WITH_ERRORS")
+    with pytest.raises(AirflowException, match="EMR job failed"):
+        ready_sensor(emr_cluster, deferrable).execute(context={})
+
+
+# --- misuse -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda cluster: cluster.build_sequential_flow(), "add_step\\(\\) at least once"),
+        (
+            lambda cluster: (
+                cluster.add_step(job_config_file="my_job.json"),
+                cluster.build_sequential_flow(),
+                cluster.build_sequential_flow(),
+            ),
+            "called twice",
+        ),
+        (
+            lambda cluster: (
+                cluster.add_step(job_config_file="my_job.json"),
+                cluster.build_sequential_flow(),
+                cluster.add_step(job_config_file="other_job.json"),
+            ),
+            "add steps before build_sequential_flow",
+        ),
+    ],
+    ids=["no-steps", "built-twice", "step-after-build"],
+)
+def test_misuse_is_explained(app, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(Cluster(dag=app.dag(), cluster_name="my_cluster"))
+
+
+def test_missing_configs_are_named(app):
+    with pytest.raises(ConfigError, match=r"cluster_configs/nope\.json: file not found"):
+        Cluster(dag=app.dag(), cluster_name="nope")
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    with pytest.raises(ConfigError, match=r"job_configs/nope\.json: file not found"):
+        cluster.add_step(job_config_file="nope.json")
+{% endraw %}
