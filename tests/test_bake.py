@@ -35,6 +35,15 @@ EXPRESSIONS = {
         "${{ steps.settings.outputs.aws_region }}",
         "${{ inputs.airflow-password }}",
     ],
+    "dags/{package}/apps/spark_example/job_configs/daily_event_counts.json": [
+        '"{{ config.DEPLOYMENT_BUCKET }}/{{ var.value.data_pipelines_docker_tag }}'
+        '/spark_example/daily_event_counts.py"',
+        '"--date": "{{ ds }}"',
+        '"{{ config.DATA_BUCKET }}/landing/events/{{ ds }}"',
+    ],
+    "dags/{package}/apps/spark_example/cluster_configs/spark_example.json": [
+        '"{{ config.DATA_BUCKET }}/emr-logs/"',
+    ],
 }
 
 
