@@ -99,8 +99,8 @@ class ClusterReadySensor(EmrJobFlowSensor):
 
     def execute(self, context: Context) -> None:
         if not self.deferrable:
-            return super().execute(context)
-        if not self.poke(context):
+            super().execute(context)
+        elif not self.poke(context):
             self.defer(
                 trigger=EmrCreateJobFlowTrigger(
                     job_flow_id=self.job_flow_id,
@@ -115,7 +115,6 @@ class ClusterReadySensor(EmrJobFlowSensor):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.poke_interval * self.max_attempts),
             )
-        return None
 
 
 class Cluster:
