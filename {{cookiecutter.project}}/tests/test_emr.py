@@ -9,7 +9,7 @@ import pytest
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
 from airflow.sdk import DAG, BaseOperator
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from airflow.task.trigger_rule import TriggerRule
 from jinja2 import Template
 from moto import mock_aws
@@ -17,7 +17,12 @@ from moto.emr.models import emr_backends
 
 from {{ cookiecutter.package }} import settings
 from {{ cookiecutter.package }}.configs import ConfigError
-from {{ cookiecutter.package }}.emr import Cluster, ClusterReadySensor, spark_submit_command
+from {{ cookiecutter.package }}.emr import (
+    Cluster,
+    ClusterReadySensor,
+    StepSensor,
+    spark_submit_command,
+)
 {% raw %}
 # The reference usage: its job config and, for ENV=prod, this bucket and ds, its command line.
 SEED_JOB = {
@@ -189,8 +194,6 @@ def test_terminate_is_the_teardown_of_the_cluster_setup(app):
     assert cluster.terminate_task.trigger_rule == TriggerRule.ALL_DONE_SETUP_SUCCESS
     # Set, it would make terminate's success turn a run with a failed step green.
     assert not cluster.terminate_task.on_failure_fail_dagrun
-    # Waiting again on a step in a final state only keeps the cluster up.
-    assert all(task.retries == 0 for task in (cluster.wait_task, dag.get_task("wait_for_my_job")))
 
 
 def test_steps_run_in_the_order_added(app):
@@ -315,12 +318,12 @@ def test_waiting_is_deferrable_when_the_environment_says_so(app, monkeypatch, en
     assert not cluster.terminate_task.deferrable
 
 
-# --- waiting for the cluster ---------------------------------------------------------------
+# --- waiting -------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def emr_cluster(monkeypatch):
-    """A cluster in moto's EMR; `emr_cluster.set_state(...)` moves it (moto starts it at once)."""
+    """A cluster with one step in moto's EMR; `set_state` and `set_step_state` move them."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     region = settings.load_settings().AWS_REGION
@@ -328,12 +331,24 @@ def emr_cluster(monkeypatch):
         request = CLUSTER_CONFIG | {"Name": "c", "Instances": {**CLUSTER_CONFIG["Instances"]}}
         request["Instances"]["KeepJobFlowAliveWhenNoSteps"] = True
         cluster_id = boto3.client("emr", region_name=region).run_job_flow(**request)["JobFlowId"]
-        backend = next(iter(emr_backends.values()))[region]
+        step = {"Name": "s", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}
+        client = boto3.client("emr", region_name=region)
+        [step_id] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"]
+        cluster = next(iter(emr_backends.values()))[region].clusters[cluster_id]
 
         def set_state(state: str) -> None:
-            backend.clusters[cluster_id].state = state
+            cluster.state = state
 
-        yield SimpleNamespace(id=cluster_id, region=region, set_state=set_state)
+        def set_step_state(state: str) -> None:
+            cluster.steps[0].state = state
+
+        yield SimpleNamespace(
+            id=cluster_id,
+            step_id=step_id,
+            region=region,
+            set_state=set_state,
+            set_step_state=set_step_state,
+        )
 
 
 def ready_sensor(emr_cluster, deferrable: bool) -> ClusterReadySensor:
@@ -343,6 +358,17 @@ def ready_sensor(emr_cluster, deferrable: bool) -> ClusterReadySensor:
         aws_conn_id=None,
         region_name=emr_cluster.region,
         deferrable=deferrable,
+        do_xcom_push=False,
+    )
+
+
+def step_sensor(emr_cluster) -> StepSensor:
+    return StepSensor(
+        task_id="check",
+        job_flow_id=emr_cluster.id,
+        step_id=emr_cluster.step_id,
+        aws_conn_id=None,
+        region_name=emr_cluster.region,
         do_xcom_push=False,
     )
 
@@ -371,8 +397,22 @@ def test_wait_ends_at_once_when_the_cluster_is_up(emr_cluster, deferrable):
 @pytest.mark.parametrize("deferrable", [True, False])
 def test_wait_fails_when_the_cluster_ended(emr_cluster, deferrable):
     emr_cluster.set_state("TERMINATED_WITH_ERRORS")
-    with pytest.raises(AirflowException, match="EMR job failed"):
+    # AirflowFailException: no retries, which would only wait on a cluster that is gone.
+    with pytest.raises(AirflowFailException, match="TERMINATED_WITH_ERRORS"):
         ready_sensor(emr_cluster, deferrable).execute(context={})
+
+
+def test_completed_step_ends_the_wait(emr_cluster):
+    emr_cluster.set_step_state("COMPLETED")
+    step_sensor(emr_cluster).execute(context={})
+
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED", "INTERRUPTED"])
+def test_failed_step_fails_without_retries(emr_cluster, state):
+    # Retrying cannot bring the step back; it would only keep the cluster up.
+    emr_cluster.set_step_state(state)
+    with pytest.raises(AirflowFailException, match=state):
+        step_sensor(emr_cluster).execute(context={})
 
 
 # --- misuse -------------------------------------------------------------------------------

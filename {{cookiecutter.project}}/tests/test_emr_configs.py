@@ -10,7 +10,7 @@ from {{ cookiecutter.package }}.configs import ConfigError, load_config
 from {{ cookiecutter.package }}.settings import PACKAGE
 {% raw %}
 JOB = {
-    "$schema": "../../../schemas/job.schema.json",
+    "$schema": "../../../schemas/job_config.schema.json",
     "SparkArgs": {"--deploy-mode": "cluster", "--conf": ["spark.a=1", "spark.b=2"]},
     "ScriptPath": "{{ config.DEPLOYMENT_BUCKET }}/my_app/my_job.py",
     "JobParams": {"--date": "{{ ds }}", "verbose": True, "--limit": 10},
@@ -64,86 +64,91 @@ def write(tmp_path, config, name="config.json"):
 
 
 def test_valid_configs_load_without_their_schema_reference(tmp_path):
-    assert load_config(write(tmp_path, JOB), "job") == without(JOB, "$schema")
-    assert load_config(write(tmp_path, CLUSTER), "cluster") == CLUSTER
+    assert load_config(write(tmp_path, JOB), "job_config") == without(JOB, "$schema")
+    assert load_config(write(tmp_path, CLUSTER), "cluster_config") == CLUSTER
     fleets = CLUSTER | {"Instances": FLEETS}
-    assert load_config(write(tmp_path, fleets), "cluster")["Instances"] == FLEETS
+    assert load_config(write(tmp_path, fleets), "cluster_config")["Instances"] == FLEETS
 
 
 def test_json_booleans_load(tmp_path):
     # The provider's own .json template loading (ast.literal_eval) fails on true and false.
     text = json.dumps(with_instances(UnhealthyNodeReplacement=True) | {"VisibleToAllUsers": False})
     assert "true" in text and "false" in text
-    assert load_config(write(tmp_path, text), "cluster")["VisibleToAllUsers"] is False
+    assert load_config(write(tmp_path, text), "cluster_config")["VisibleToAllUsers"] is False
 
 
 # (schema, config, JSON path, problem) for each kind of mistake.
 BAD_CONFIGS = {
-    "job-missing-script": ("job", without(JOB, "ScriptPath"), "$", "'ScriptPath' is a required"),
+    "job-missing-script": (
+        "job_config",
+        without(JOB, "ScriptPath"),
+        "$",
+        "'ScriptPath' is a required",
+    ),
     "job-script-not-string": (
-        "job",
+        "job_config",
         JOB | {"ScriptPath": 3},
         "$.ScriptPath",
         "not of type 'string'",
     ),
     "job-spark-args-list": (
-        "job",
+        "job_config",
         JOB | {"SparkArgs": ["--deploy-mode", "cluster"]},
         "$.SparkArgs",
         "is not of type 'object'",
     ),
     "job-param-object": (
-        "job",
+        "job_config",
         JOB | {"JobParams": {"--date": {"day": 1}}},
         "$.JobParams['--date']",
         "is not valid under any of the given schemas",
     ),
     "job-spark-arg-without-dashes": (
-        "job",
+        "job_config",
         JOB | {"SparkArgs": {"deploy-mode": "cluster"}},
         "$.SparkArgs",
         "'deploy-mode' does not match '^--",
     ),
-    "job-unknown-key": ("job", JOB | {"Script": "x.py"}, "$", "('Script' was unexpected)"),
-    "cluster-steps": ("cluster", CLUSTER | {"Steps": []}, "$", "('Steps' was unexpected)"),
+    "job-unknown-key": ("job_config", JOB | {"Script": "x.py"}, "$", "('Script' was unexpected)"),
+    "cluster-steps": ("cluster_config", CLUSTER | {"Steps": []}, "$", "('Steps' was unexpected)"),
     "cluster-release-label": (
-        "cluster",
+        "cluster_config",
         CLUSTER | {"ReleaseLabel": "7.12"},
         "$.ReleaseLabel",
         "'7.12' does not match",
     ),
     "cluster-without-spark": (
-        "cluster",
+        "cluster_config",
         CLUSTER | {"Applications": [{"Name": "Hive"}]},
         "$.Applications",
         "does not contain items matching",
     ),
     "cluster-count-string": (
-        "cluster",
+        "cluster_config",
         with_instances(InstanceGroups=[PRIMARY | {"InstanceCount": "1"}]),
         "$.Instances.InstanceGroups[0].InstanceCount",
         "'1' is not of type 'integer'",
     ),
     "cluster-termination-protected": (
-        "cluster",
+        "cluster_config",
         with_instances(TerminationProtected=True),
         "$.Instances.TerminationProtected",
         "False was expected",
     ),
     "cluster-groups-and-fleets": (
-        "cluster",
+        "cluster_config",
         with_instances(**FLEETS),
         "$.Instances",
         "is not valid under any of the given schemas",
     ),
     "cluster-property-not-string": (
-        "cluster",
+        "cluster_config",
         CLUSTER | {"Configurations": [{"Classification": "spark", "Properties": {"x": 1}}]},
         "$.Configurations[0].Properties.x",
         "1 is not of type 'string'",
     ),
     "cluster-missing-role": (
-        "cluster",
+        "cluster_config",
         without(CLUSTER, "ServiceRole"),
         "$",
         "'ServiceRole' is a required property",
@@ -163,7 +168,7 @@ def test_bad_config_names_file_path_and_problem(tmp_path, schema, config, where,
     assert f"{where}: " in message and problem in message, message
 
 
-@pytest.mark.parametrize("schema", ["job", "cluster"])
+@pytest.mark.parametrize("schema", ["job_config", "cluster_config"])
 def test_invalid_json_names_line_and_column(tmp_path, schema):
     path = write(tmp_path, '{\n  "ScriptPath": "x.py",\n}', f"broken_{schema}.json")
     with pytest.raises(ConfigError, match=r"broken_\w+\.json: invalid JSON at line 3 column 1"):
@@ -191,6 +196,6 @@ def test_a_bad_config_is_an_import_error_of_the_dag_file(tmp_path):
     )
     errors = DagBag(dag_folder=str(app), safe_mode=False).import_errors
     [error] = errors.values()
-    assert "job_configs/my_job.json: does not match the job schema" in error
+    assert "job_configs/my_job.json: does not match the job_config schema" in error
     assert "$.SparkArgs: '--deploy-mode cluster' is not of type 'object'" in error
 {% endraw %}

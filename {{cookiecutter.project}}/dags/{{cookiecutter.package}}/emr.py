@@ -28,6 +28,7 @@ from airflow.providers.amazon.aws.operators.emr import (
 )
 from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
 from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
+from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import macros
@@ -83,7 +84,25 @@ def _arguments(flags: Mapping[str, Any]) -> list[str]:
     return arguments
 
 
-class ClusterReadySensor(EmrJobFlowSensor):
+class _FailsFast:
+    """A cluster or step in a failed state stays there: fail at once, without the retries that
+    would only keep the cluster up. Other errors (a worker lost, an API hiccup) still retry."""
+
+    def poke(self, context: Context) -> bool:
+        response = self.get_emr_response(context=context)
+        state = self.state_from_response(response)
+        self.log.info("State: %s", state)
+        if state in self.failed_states:
+            message = self.failure_message_from_response(response) or "no details from EMR"
+            raise AirflowFailException(f"{state}: {message}")
+        return state in self.target_states
+
+
+class StepSensor(_FailsFast, EmrStepSensor):
+    """Wait until the step completes; a failed, cancelled or interrupted step fails the task."""
+
+
+class ClusterReadySensor(_FailsFast, EmrJobFlowSensor):
     """Wait until the cluster accepts steps (RUNNING or WAITING); fail if it ends first.
 
     The provider's sensor, when deferrable, waits for the cluster to *terminate*; this one
@@ -136,7 +155,8 @@ class Cluster:
         settings = load_settings()
         self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
         self._deferrable = settings.DEFERRABLE
-        config = load_config(self.app_dir / "cluster_configs" / f"{cluster_name}.json", "cluster")
+        config_file = self.app_dir / "cluster_configs" / f"{cluster_name}.json"
+        config = load_config(config_file, "cluster_config")
         self.create_task = _values_only(
             EmrCreateJobFlowOperator(
                 task_id=f"create_cluster_{cluster_name}",
@@ -186,8 +206,6 @@ class Cluster:
             "poke_interval": poll.total_seconds(),
             "max_attempts": attempts,
             "timeout": max_wait.total_seconds(),
-            # A cluster or step in a final state stays there: retrying only keeps it running.
-            "retries": 0,
         }
 
     def add_step(
@@ -207,7 +225,7 @@ class Cluster:
             raise ValueError(f"{self.name}: add steps before build_sequential_flow()")
         path = self.app_dir / "job_configs" / job_config_file
         job_name = job_name or path.stem
-        command = spark_submit_command(load_config(path, "job"), job_params)
+        command = spark_submit_command(load_config(path, "job_config"), job_params)
         add = _values_only(
             EmrAddStepsOperator(
                 task_id=job_name,
@@ -226,7 +244,7 @@ class Cluster:
                 **self._aws,
             )
         )
-        check = EmrStepSensor(
+        check = StepSensor(
             task_id=f"wait_for_{job_name}",
             dag=self.dag,
             job_flow_id=self._cluster_id,
