@@ -4,10 +4,11 @@
     add_my_job, check_my_job = cluster.add_step(job_config_file="my_job.json")  # job_configs/
     cluster.build_sequential_flow()
 
-builds: create cluster -> wait for cluster -> add step -> check step (-> more steps, in the
-order added) -> terminate cluster. Creating and terminating are an Airflow setup/teardown pair:
-the cluster is terminated whatever happened in between (a failed or skipped step, a failed task
-plugged into the flow), and the run still fails when a step fails.
+builds create cluster -> wait for cluster -> add step -> check step (-> more steps, in the
+order added) -> terminate cluster. Creating and waiting for the cluster are Airflow setup tasks
+and terminating it is their teardown: the cluster is terminated whatever happened in between (a
+failed or skipped step, a failed task plugged into the flow), and the run still fails when a
+step fails. Waiting is deferrable where the environment's settings say DEFERRABLE.
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
