@@ -18,17 +18,15 @@ from pathlib import Path
 ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 # What each option value turns off, as paths relative to the baked repository.
+# What each option value turns off, as paths relative to the baked repository.
 REMOVALS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("example_apps", "no"): (
-        "dags/{package}/apps/spark_example",
-        "dags/{package}/apps/k8s_example",
-        "dags/{package}/apps/hybrid_example",
-        "jobs/spark_example",
-        "jobs/k8s_example",
-        "tests/test_k8s_example.py",
-        "jobs/hybrid_example",
-    ),
+    # Renders the K8s example's image with a deployed tag: nothing to render without it.
+    ("example_apps", "no"): ("tests/deploy/test_release_tag.py",),
 }
+
+# The example apps, made by the repository's own `make new-app` machinery from .scaffold/,
+# so the examples and every app a team adds later follow the same conventions.
+EXAMPLES = {"spark_example": "spark", "k8s_example": "k8s", "hybrid_example": "hybrid"}
 
 # Paths that belong to the team, not to the template: `cruft update` leaves them alone.
 CRUFT_SKIP = ("dags/{package}/apps", "jobs", "dags/{package}/environments", ".git")
@@ -50,6 +48,17 @@ def remove_disabled(answers: dict, root: Path) -> list[Path]:
                 continue
             removed.append(path)
     return removed
+
+
+def add_examples(answers: dict, root: Path) -> None:
+    """Create the example apps with scripts/new_app.py, as `make new-app` would."""
+    if answers.get("example_apps") != "yes":
+        return
+    sys.path.insert(0, str(root / "scripts"))
+    import new_app  # noqa: PLC0415 (exists only inside the baked repository)
+
+    for name, pattern in EXAMPLES.items():
+        new_app.create_app(name, pattern, answers)
 
 
 def template_source(answers: dict) -> tuple[str, str | None]:
@@ -114,6 +123,7 @@ def main() -> int:
     answers = json.loads(ANSWERS)
     root = Path.cwd()
     remove_disabled(answers, root)
+    add_examples(answers, root)
     template, commit = template_source(answers)
     record = cruft_record(answers, template, commit)
     (root / ".cruft.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

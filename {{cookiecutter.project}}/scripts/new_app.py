@@ -31,8 +31,7 @@ class BadInput(ValueError):
 
 
 def recorded_answers() -> dict:
-    answers = json.loads((REPO / ".cruft.json").read_text())["context"]["cookiecutter"]
-    return {key: value for key, value in answers.items() if not key.startswith("_")}
+    return json.loads((REPO / ".cruft.json").read_text())["context"]["cookiecutter"]
 
 
 def check(name: str | None, pattern: str | None, package: str) -> None:
@@ -59,7 +58,8 @@ def check(name: str | None, pattern: str | None, package: str) -> None:
 
 def render(name: str, pattern: str, answers: dict, workdir: Path) -> Path:
     """Render the scaffold into `workdir`; returns the rendered tree (mirrors the repo root)."""
-    context = answers | {"app": name, "pattern": pattern}
+    public = {key: value for key, value in answers.items() if not key.startswith("_")}
+    context = public | {"app": name, "pattern": pattern}
     return Path(
         cookiecutter(str(SCAFFOLD), no_input=True, output_dir=str(workdir), extra_context=context)
     )
@@ -78,16 +78,20 @@ def install(rendered: Path) -> list[Path]:
     return targets
 
 
+def create_app(name: str | None, pattern: str | None, answers: dict) -> list[Path]:
+    """Check, render and install one app; returns the files written."""
+    check(name, pattern, answers["package"])
+    with tempfile.TemporaryDirectory() as workdir:
+        return install(render(name, pattern, answers, Path(workdir)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default=None)
     parser.add_argument("--pattern", default=None)
     args = parser.parse_args(argv)
-    answers = recorded_answers()
     try:
-        check(args.name, args.pattern, answers["package"])
-        with tempfile.TemporaryDirectory() as workdir:
-            created = install(render(args.name, args.pattern, answers, Path(workdir)))
+        created = create_app(args.name, args.pattern, recorded_answers())
     except BadInput as error:
         print(f"new-app: {error}", file=sys.stderr)
         return 2

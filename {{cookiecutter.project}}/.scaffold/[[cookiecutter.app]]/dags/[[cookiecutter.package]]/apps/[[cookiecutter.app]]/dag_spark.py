@@ -1,7 +1,8 @@
 """Spark only: count each day's events per type on a dedicated EMR cluster.
 
 create cluster -> wait for it -> daily_event_counts step -> wait for it -> terminate cluster.
-The Spark script is business code, deployed separately: jobs/spark_example/spark/.
+The Spark script is business code, deployed separately:
+jobs/[[ cookiecutter.app ]]/spark/.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS, app_dag_id, macros
-from {{ cookiecutter.package }}.emr import Cluster
-from {{ cookiecutter.package }}.paths import data_path
+from [[ cookiecutter.package ]].defaults import DEFAULT_ARGS, TAGS, app_dag_id, macros
+from [[ cookiecutter.package ]].emr import Cluster
+from [[ cookiecutter.package ]].paths import data_path
 
 with DAG(
     dag_id=app_dag_id(__file__),
@@ -22,7 +23,7 @@ with DAG(
     user_defined_macros=macros(),
     doc_md=__doc__,
 ) as dag:
-    cluster = Cluster(dag=dag, cluster_name="spark_example")
+    cluster = Cluster(dag=dag, cluster_name="[[ cookiecutter.app ]]")
     cluster.add_step(
         job_config_file="daily_event_counts.json",
         # The step's results go where the convention says: the next task can find them.

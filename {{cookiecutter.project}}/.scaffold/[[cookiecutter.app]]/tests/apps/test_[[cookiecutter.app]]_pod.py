@@ -1,44 +1,45 @@
-"""The K8s-only example app: the pod its DAG asks Kubernetes for, built by the provider."""
+"""[[ cookiecutter.app ]]: the pod its container task asks Kubernetes for, built by the provider."""
 
 from __future__ import annotations
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
+from [[ cookiecutter.package ]].settings import PACKAGE, TEAM, load_settings
 from tests.conftest import APPS_DIR
 from tests.k8s_objects import DS, RELEASE, built_pod
 
-DAG_ID = f"{PACKAGE}.k8s_example"
-{% raw %}RELEASE_TEMPLATE = "{{ var.value.{% endraw %}{{ cookiecutter.__docker_tag_variable }}{% raw %} }}"{% endraw %}
+APP = "[[ cookiecutter.app ]]"
+DAG_ID = f"{PACKAGE}.{APP}"
+RELEASE_TEMPLATE = "{{ var.value.[[ cookiecutter.__docker_tag_variable ]] }}"
 
 
 @pytest.fixture
-def score_customers():
+def score():
     """The task from a fresh parse of the DAG file (rendering changes a task in place)."""
-    dagbag = DagBag(dag_folder=str(APPS_DIR / "k8s_example"), safe_mode=False)
+    dagbag = DagBag(dag_folder=str(APPS_DIR / APP), safe_mode=False)
     assert not dagbag.import_errors, dagbag.import_errors
-    return dagbag.dags[DAG_ID].get_task("score_customers")
+    return dagbag.dags[DAG_ID].get_task("score")
 
 
-def test_image_is_templated_at_parse_time(score_customers):
+def test_image_is_templated_at_parse_time(score):
+    image = f"{load_settings().IMAGE_REGISTRY}/{APP}-score"
+    assert score.image == f"{image}:{RELEASE_TEMPLATE}"
+
+
+def test_pod_reads_its_source_and_writes_to_its_data_path(score):
     settings = load_settings()
-    assert score_customers.image == (
-        f"{settings.IMAGE_REGISTRY}/k8s_example-score:{RELEASE_TEMPLATE}"
-    )
-
-
-def test_pod_reads_the_days_orders_and_writes_to_its_data_path(score_customers):
-    settings = load_settings()
-    pod = built_pod(score_customers)
-    container = pod["spec"]["containers"][0]
     bucket = settings.DATA_BUCKET
-    assert container["image"] == f"{settings.IMAGE_REGISTRY}/k8s_example-score:{RELEASE}"
+[% if cookiecutter.pattern == "k8s" %]    source = f"{bucket}/landing/orders/{DS}"
+[% else %]    source = f"{bucket}/{PACKAGE}/{DAG_ID}/preprocess/{DS}"
+[% endif %]    pod = built_pod(score)
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == f"{settings.IMAGE_REGISTRY}/{APP}-score:{RELEASE}"
     assert container["args"] == [
         "--source_path",
-        f"{bucket}/landing/orders/{DS}",
+        source,
         "--result_path",
-        f"{bucket}/{PACKAGE}/{DAG_ID}/score_customers/{DS}",
+        f"{bucket}/{PACKAGE}/{DAG_ID}/score/{DS}",
         "--date",
         DS,
     ]
@@ -55,7 +56,7 @@ def test_pod_reads_the_days_orders_and_writes_to_its_data_path(score_customers):
     labels = pod["metadata"]["labels"]
     assert (labels["team"], labels["app"], labels["dag"], labels["task"]) == (
         TEAM,
-        "k8s_example",
+        APP,
         DAG_ID,
-        "score_customers",
+        "score",
     )
