@@ -55,7 +55,7 @@ def add_examples(answers: dict, root: Path) -> None:
     if answers.get("example_apps") != "yes":
         return
     sys.path.insert(0, str(root / "scripts"))
-    import new_app  # noqa: PLC0415 (exists only inside the baked repository)
+    import new_app
 
     for name, pattern in EXAMPLES.items():
         new_app.create_app(name, pattern, answers)

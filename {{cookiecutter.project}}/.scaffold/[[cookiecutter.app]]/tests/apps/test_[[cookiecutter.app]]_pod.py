@@ -1,4 +1,4 @@
-"""[[ cookiecutter.app ]]: the pod its container task asks Kubernetes for, built by the provider."""
+"""The pod the app's container task asks Kubernetes for, built by the provider."""
 
 from __future__ import annotations
 

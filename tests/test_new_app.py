@@ -1,0 +1,126 @@
+"""make new-app in a baked repository: each pattern passes the gate; bad input writes nothing;
+and the gate catches what teams break most often, naming the offending file."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import bake, commit_all, run
+
+pytestmark = pytest.mark.gate
+PACKAGE = "data_pipelines"
+# The longest app name a 14-character package allows: `<package>.<app>` is a 63-character label.
+LONGEST = "a" * (63 - len(PACKAGE) - 1)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A bake without examples, committed: new apps are the only apps."""
+    repo = bake(tmp_path_factory.mktemp("new-app"), example_apps="no")
+    commit_all(repo)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "missing name"),
+        (["name=orders"], "missing pattern"),
+        (["name=orders", "pattern=flink"], "pattern='flink': must be one of spark, k8s, hybrid"),
+        (["name=Orders", "pattern=spark"], "name='Orders': must be a Python identifier"),
+        (["name=1orders", "pattern=spark"], "must be a Python identifier"),
+        (["name=class", "pattern=k8s"], "not a keyword"),
+        ([f"name={LONGEST}b", "pattern=k8s"], f"at most {len(LONGEST)} for the name"),
+    ],
+)
+def test_bad_input_is_rejected_and_writes_nothing(repo, arguments, message):
+    result = run(["make", "--no-print-directory", "new-app", *arguments], repo, check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("new-app: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def test_each_pattern_passes_the_gate(repo):
+    for name, pattern in (("orders", "spark"), ("scoring", "k8s"), (LONGEST, "hybrid")):
+        out = run(["make", "new-app", f"name={name}", f"pattern={pattern}"], repo).stdout
+        assert f"dags/{PACKAGE}/apps/{name}/{name}_dag.py" in out
+    assert (repo / "jobs/orders/spark/daily_event_counts.py").exists()
+    assert (repo / "jobs/scoring/score/Dockerfile").exists()
+    assert (repo / f"jobs/{LONGEST}/spark/preprocess.py").exists()
+    assert not (repo / "jobs/orders/score").exists()
+    assert not (repo / "jobs/scoring/spark").exists()
+    existing = run(["make", "new-app", "name=orders", "pattern=k8s"], repo, check=False)
+    assert existing.returncode != 0 and "already exists" in existing.stderr
+    commit_all(repo)
+    run(["make", "test"], repo)
+
+
+BREAKAGES = {
+    "syntax_error": "with DAG(dag_id='x' schedule=None):\n    pass\n",
+    "variable_at_parse": """
+        from airflow.sdk import DAG, Variable
+
+        TAG = Variable.get("release")
+        with DAG(dag_id="data_pipelines.variable_at_parse", schedule=None):
+            pass
+        """,
+    "no_limits": """
+        import pendulum
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from airflow.sdk import DAG
+
+        from data_pipelines.defaults import DEFAULT_ARGS, TAGS
+
+        with DAG(dag_id="data_pipelines.no_limits", schedule=None, default_args=DEFAULT_ARGS,
+                 tags=TAGS, start_date=pendulum.datetime(2026, 1, 1)):
+            KubernetesPodOperator(
+                task_id="job",
+                image="registry.example.com/x:{{ var.value.data_pipelines_docker_tag }}",
+            )
+        """,
+    "hard_coded_tag": """
+        import pendulum
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from airflow.sdk import DAG
+        from kubernetes.client import models as k8s
+
+        from data_pipelines.defaults import DEFAULT_ARGS, TAGS
+
+        with DAG(dag_id="data_pipelines.hard_coded_tag", schedule=None, default_args=DEFAULT_ARGS,
+                 tags=TAGS, start_date=pendulum.datetime(2026, 1, 1)):
+            KubernetesPodOperator(
+                task_id="job",
+                image="registry.example.com/x:1.0",
+                container_resources=k8s.V1ResourceRequirements(
+                    limits={"cpu": "1", "memory": "1Gi"}
+                ),
+            )
+        """,
+}
+
+
+def test_gate_names_what_is_broken(repo):
+    """Run after test_each_pattern_passes_the_gate (module order): breaks a passing repo."""
+    apps = repo / "dags" / PACKAGE / "apps"
+    for name, source in BREAKAGES.items():
+        (apps / name).mkdir()
+        (apps / name / f"{name}_dag.py").write_text(textwrap.dedent(source))
+    config = apps / "orders" / "job_configs" / "daily_event_counts.json"
+    config.write_text(config.read_text().replace('"ScriptPath"', '"ScriptPaht"'))
+    try:
+        result = run(["make", "test-dags"], repo, check=False)
+    finally:
+        run(["git", "checkout", "--", "."], repo)
+        run(["git", "clean", "-fdq", "dags"], repo)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for name in BREAKAGES:
+        assert f"apps/{name}/{name}_dag.py" in output, f"{name} not named"
+    assert "job_configs/daily_event_counts.json" in output
+    assert "'ScriptPath' is a required property" in output
+    assert "set cpu and memory limits" in output
+    assert "must be tagged {{ var.value.data_pipelines_docker_tag }}" in output
+    assert "metadata database accessed while parsing DAG files" in output
