@@ -18,7 +18,6 @@ from pathlib import Path
 ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 # What each option value turns off, as paths relative to the baked repository.
-# What each option value turns off, as paths relative to the baked repository.
 REMOVALS: dict[tuple[str, str], tuple[str, ...]] = {
     # Renders the K8s example's image with a deployed tag: nothing to render without it.
     ("example_apps", "no"): ("tests/deploy/test_release_tag.py",),

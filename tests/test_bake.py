@@ -21,7 +21,11 @@ EXPRESSIONS = {
         '"{{ config.DATA_BUCKET }}/landing/orders/{{ ds }}"',
         '"--date": "{{ ds }}"',
     ],
-    "tests/test_k8s_example.py": ['"{{ var.value.data_pipelines_docker_tag }}"'],
+    "tests/apps/test_k8s_example_pod.py": ['"{{ var.value.data_pipelines_docker_tag }}"'],
+    "dags/{package}/apps/hybrid_example/hybrid_example_dag.py": ['"--date": "{{ ds }}"'],
+    "dags/{package}/apps/hybrid_example/job_configs/preprocess.json": [
+        '"{{ config.DATA_BUCKET }}/landing/orders_raw/{{ ds }}"',
+    ],
     ".github/workflows/ci.yml": ["${{ github.workflow }}-${{ github.ref }}"],
     ".github/workflows/deploy.yml": [
         "${{ vars.AWS_ROLE_ARN }}",

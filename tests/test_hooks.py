@@ -93,20 +93,15 @@ def test_missing_answer_is_named():
 
 
 def test_remove_disabled_deletes_only_what_the_option_turns_off(tmp_path):
-    for relative in (
-        "dags/data_pipelines/apps/spark_example/x.py",
-        "jobs/spark_example/y.py",
-        "dags/data_pipelines/apps/mine/mine_dag.py",
-    ):
+    for relative in ("tests/deploy/test_release_tag.py", "tests/deploy/test_cli.py"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("")
-    removed = post_gen.remove_disabled(VALID | {"example_apps": "no"}, tmp_path)
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
-        "dags/data_pipelines/apps/spark_example",
-        "jobs/spark_example",
-    ]
-    assert (tmp_path / "dags/data_pipelines/apps/mine/mine_dag.py").exists()
     assert post_gen.remove_disabled(VALID, tmp_path) == []
+    removed = post_gen.remove_disabled(VALID | {"example_apps": "no"}, tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in removed] == [
+        "tests/deploy/test_release_tag.py"
+    ]
+    assert (tmp_path / "tests/deploy/test_cli.py").exists()
 
 
 def test_cruft_record_keeps_answers_and_skips_team_folders():
