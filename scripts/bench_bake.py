@@ -5,10 +5,12 @@ Usage: python scripts/bench_bake.py [runs]   (needs cookiecutter, e.g. `.tox/tes
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -17,10 +19,23 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 
 
 def bake_once(**answers: str) -> float:
-    with tempfile.TemporaryDirectory() as output_dir:
+    with tempfile.TemporaryDirectory() as output_dir, quiet_hooks():
         start = time.perf_counter()
         cookiecutter(str(TEMPLATE), no_input=True, output_dir=output_dir, extra_context=answers)
         return time.perf_counter() - start
+
+
+@contextmanager
+def quiet_hooks():
+    """Hooks run as child processes printing their next steps: send their stdout away."""
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def main(runs: int) -> None:
