@@ -162,10 +162,11 @@ class LocalBucket:
         target.write_bytes(Body)
 
 
-def deploy_scripts() -> list[str]:
+def deploy_scripts() -> int:
     """Deploy the Spark scripts as release `local`, laid out as the deploy pipeline does."""
     with contextlib.redirect_stdout(io.StringIO()):
-        return upload_release(load_environment(ENVIRONMENT), RELEASE, LocalBucket())
+        uploaded = upload_release(load_environment(ENVIRONMENT), RELEASE, LocalBucket())
+    return len(uploaded) - 1  # the last one is the release's manifest
 
 
 def use_local_airflow(dag_folder: Path) -> None:
@@ -194,8 +195,10 @@ def load_dag(dag_file: Path) -> DAG:
     if bag.import_errors:
         print(*bag.import_errors.values(), file=sys.stderr)
         sys.exit(f"run-local: {relative(dag_file)} does not import (see above)")
-    [dag] = bag.dags.values()
-    return dag
+    dag_id = f"{PACKAGE}.{dag_file.parent.name}"
+    if dag_id not in bag.dags:
+        raise BadInput(f"{relative(dag_file)} defines no DAG {dag_id} (use app_dag_id(__file__))")
+    return bag.dags[dag_id]
 
 
 def has_spark_steps(dag: DAG) -> bool:
@@ -229,16 +232,22 @@ def output_to(log_file: Path) -> Iterator[TextIO]:
 
 
 class Progress:
-    """Task callbacks: a line per task on the terminal, and where each task's log lies."""
+    """Task callbacks: a line per task on the terminal, and where each task's log lies.
+
+    Tasks run one after the other, so a task's log runs from where the previous one ended.
+    """
 
     def __init__(self, terminal: TextIO, log_file: Path) -> None:
         self.terminal = terminal
         self.log_file = log_file
-        self.log_spans: dict[str, list[int]] = {}
+        self.logged = 0
+        self.log_spans: dict[str, tuple[int, int]] = {}
 
     def watch(self, dag: DAG) -> None:
+        """Follow every task; retries go (a local failure is no passing glitch) and so do the
+        DAG's own task callbacks (alerts are for production runs)."""
         for task in dag.tasks:
-            task.retries = 0  # a local failure is no passing glitch: stop at once
+            task.retries = 0
             task.on_execute_callback = [self.started]
             task.on_success_callback = [self.ended]
             task.on_failure_callback = [self.ended]
@@ -249,23 +258,22 @@ class Progress:
         return self.log_file.stat().st_size
 
     def started(self, context: Context) -> None:
-        task_id = context["ti"].task_id
-        self.log_spans[task_id] = [self.log_size(), -1]
-        print(f"  start   {task_id}", file=self.terminal)
+        print(f"  start   {context['ti'].task_id}", file=self.terminal)
 
     def ended(self, context: Context) -> None:
         task_id = context["ti"].task_id
-        self.log_spans.setdefault(task_id, [self.log_size(), -1])[1] = self.log_size()
+        self.log_spans[task_id] = (self.logged, self.log_size())
+        self.logged = self.log_spans[task_id][1]
         error = context.get("exception")
         result = f"FAILED  {task_id}: {error}" if error else f"ok      {task_id}"
         print(f"  {result}", file=self.terminal)
 
     def task_log(self, task_id: str) -> str:
         """The log lines of one task (the last LOG_TAIL_LINES of them)."""
-        start, end = self.log_spans.get(task_id, [0, -1])
+        start, end = self.log_spans.get(task_id, (0, self.log_size()))
         with self.log_file.open("rb") as log:
             log.seek(start)
-            lines = log.read(end - start if end >= 0 else -1).decode(errors="replace").splitlines()
+            lines = log.read(end - start).decode(errors="replace").splitlines()
         if len(lines) > LOG_TAIL_LINES:
             skipped = f"[{len(lines) - LOG_TAIL_LINES} lines before these: see the full log]"
             lines = [skipped, *lines[-LOG_TAIL_LINES:]]
@@ -358,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     for source, target in land_samples(args.app, str(day), landing):
         print(f"  sample  {relative(source)} -> {relative(target)}")
     deployed = local_path(settings.DEPLOYMENT_BUCKET) / RELEASE
-    print(f"  deploy  {len(deploy_scripts()) - 1} Spark script(s) -> {relative(deployed)}/")
+    print(f"  deploy  {deploy_scripts()} Spark script(s) -> {relative(deployed)}/")
     log_file = AIRFLOW_HOME / "logs" / dag.dag_id / f"{day}.log"
     print(f"Running {len(dag.tasks)} tasks, retries off, Airflow home {relative(AIRFLOW_HOME)}/:")
     run, progress = run_dag(dag, day, log_file)
