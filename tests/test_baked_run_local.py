@@ -165,6 +165,10 @@ def test_bad_input_is_one_line(repo, arguments, error):
     assert line.startswith(error), line
 
 
+def test_make_help_lists_run_local(repo):
+    assert "make run-local    Run an app's DAG on this machine" in run(["make", "help"], repo).stdout
+
+
 def test_a_new_app_runs_locally_out_of_the_box(repo):
     run(["make", "new-app", "name=churn", "pattern=k8s"], repo)
     out = run_local(repo, "app=churn").stdout

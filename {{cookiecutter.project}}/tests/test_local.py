@@ -234,11 +234,15 @@ def test_a_failing_process_fails_the_task_without_retries(tmp_path):
         Probe().run_process([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path)
 
 
-def test_a_process_gets_the_tasks_variables_and_not_the_scheduling_environment(tmp_path, caplog):
+def test_a_process_gets_the_tasks_variables_not_the_scheduling_environment(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / ".venv"))
+    monkeypatch.setenv("PYTHONPATH", "dags")
     caplog.set_level(logging.INFO, logger="probe")
-    show = "import os; print(os.environ.get('VIRTUAL_ENV'), os.environ['JOB_SETTING'])"
-    Probe().run_process([sys.executable, "-c", show], cwd=tmp_path, env={"JOB_SETTING": "on"})
-    assert "None on" in caplog.messages
+    show = "import os; print([os.environ.get(k) for k in ('VIRTUAL_ENV', 'PYTHONPATH', 'JOB')])"
+    Probe().run_process([sys.executable, "-c", show], cwd=tmp_path, env={"JOB": "on"})
+    assert "[None, None, 'on']" in caplog.messages
 
 
 # --- the DAG: same tasks, same work -----------------------------------------------------------

@@ -17,6 +17,7 @@ The step runs to completion in its add-step task, so a failing script fails that
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path, PurePosixPath
@@ -94,8 +95,10 @@ class LocalSparkStep(LocalProcess, EmrAddStepsOperator):
 
     def execute(self, context: Context) -> list[str]:
         for step in self.steps:
-            command, project = local_spark_submit(step["HadoopJarStep"]["Args"])
-            self.run_process(command, cwd=project)
+            command = step["HadoopJarStep"]["Args"]
+            self.log.info("The step's command on EMR:\n  %s", shlex.join(command))
+            local, project = local_spark_submit(command)
+            self.run_process(local, cwd=project)
         return [f"{CLUSTER_ID}-{step['Name']}" for step in self.steps]
 
 
