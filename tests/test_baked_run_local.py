@@ -166,7 +166,8 @@ def test_bad_input_is_one_line(repo, arguments, error):
 
 
 def test_make_help_lists_run_local(repo):
-    assert "make run-local    Run an app's DAG on this machine" in run(["make", "help"], repo).stdout
+    out = run(["make", "help"], repo).stdout
+    assert "make run-local    Run an app's DAG on this machine" in out
 
 
 def test_a_new_app_runs_locally_out_of_the_box(repo):
