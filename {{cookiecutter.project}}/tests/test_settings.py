@@ -7,7 +7,7 @@ from {{ cookiecutter.package }}.configs import ConfigError, load_config
 from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS, app_dag_id, macros
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
 def test_every_environment_loads(env):
     loaded = settings.load_settings(env)
     assert loaded.ENV == env
@@ -25,7 +25,7 @@ def test_environment_variable_selects_the_environment(monkeypatch):
 
 
 def test_unknown_environment_is_named(monkeypatch):
-    with pytest.raises(ValueError, match=r"'nowhere'.*known environments: dev, prod, staging"):
+    with pytest.raises(ValueError, match=r"'nowhere'.*environments: dev, local, prod, staging"):
         settings.load_settings("nowhere")
 
 

@@ -28,6 +28,10 @@ ONLY = {
     JOBS_DIR / "spark" / "tests" / "test_postprocess.py": {"hybrid"},
     JOBS_DIR / "score": {"k8s", "hybrid"},
     Path("tests", "apps", f"test_{APP}_pod.py"): {"k8s", "hybrid"},
+    # Sample landing data for `make run-local`: what each pattern's first task reads.
+    JOBS_DIR / "sample" / "events": {"spark"},
+    JOBS_DIR / "sample" / "orders": {"k8s"},
+    JOBS_DIR / "sample" / "orders_raw": {"hybrid"},
 }
 
 

@@ -13,6 +13,9 @@ step fails. Waiting is deferrable where the environment's settings say DEFERRABL
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
 (`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
+
+In an environment with `"RUNTIME": "local"` (make run-local) the same tasks are built from the
+local twins of these operators, local/emr.py: no cluster, each step on local Spark.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
@@ -137,6 +140,34 @@ class ClusterReadySensor(_FailsFast, EmrJobFlowSensor):
             )
 
 
+class Operators(NamedTuple):
+    """The operator classes a Cluster builds its tasks from."""
+
+    create_cluster: type[EmrCreateJobFlowOperator]
+    wait_for_cluster: type[ClusterReadySensor]
+    add_step: type[EmrAddStepsOperator]
+    wait_for_step: type[StepSensor]
+    terminate_cluster: type[EmrTerminateJobFlowOperator]
+
+
+EMR = Operators(
+    EmrCreateJobFlowOperator,
+    ClusterReadySensor,
+    EmrAddStepsOperator,
+    StepSensor,
+    EmrTerminateJobFlowOperator,
+)
+
+
+def operators(runtime: str) -> Operators:
+    """EMR's operators, or for `make run-local` their local twins (same tasks, run here)."""
+    if runtime == "local":
+        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.emr import LOCAL_EMR
+
+        return LOCAL_EMR
+    return EMR
+
+
 class Cluster:
     """A dedicated EMR cluster in `dag`, configured by `cluster_configs/<cluster_name>.json`.
 
@@ -154,12 +185,13 @@ class Cluster:
             dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
 
         settings = load_settings()
+        self.operators = operators(settings.RUNTIME)
         self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
         self._deferrable = settings.DEFERRABLE
         config_file = self.app_dir / "cluster_configs" / f"{cluster_name}.json"
         config = load_config(config_file, "cluster_config")
         self.create_task = _values_only(
-            EmrCreateJobFlowOperator(
+            self.operators.create_cluster(
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
                 job_flow_overrides=self._job_flow(config),
@@ -169,13 +201,13 @@ class Cluster:
                 **self._aws,
             )
         )
-        self.wait_task = ClusterReadySensor(
+        self.wait_task = self.operators.wait_for_cluster(
             task_id=f"wait_for_cluster_{cluster_name}",
             dag=dag,
             job_flow_id=self._cluster_id,
             **self._sensor_args(CLUSTER_POLL, CLUSTER_MAX_WAIT),
         )
-        self.terminate_task = EmrTerminateJobFlowOperator(
+        self.terminate_task = self.operators.terminate_cluster(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,
             job_flow_id=self._cluster_id,
@@ -228,7 +260,7 @@ class Cluster:
         job_name = job_name or path.stem
         command = spark_submit_command(load_config(path, "job_config"), job_params)
         add = _values_only(
-            EmrAddStepsOperator(
+            self.operators.add_step(
                 task_id=job_name,
                 dag=self.dag,
                 job_flow_id=self._cluster_id,
@@ -245,7 +277,7 @@ class Cluster:
                 **self._aws,
             )
         )
-        check = StepSensor(
+        check = self.operators.wait_for_step(
             task_id=f"wait_for_{job_name}",
             dag=self.dag,
             job_flow_id=self._cluster_id,

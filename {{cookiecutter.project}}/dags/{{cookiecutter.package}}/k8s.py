@@ -6,7 +6,8 @@ Airflow Variable the deploy pipeline sets, rendered at run time: DAG parsing nev
 Defaults come from this environment's settings; any operator keyword overrides them per task.
 
 Importing this module loads the Kubernetes client and the provider's operators (the bulk of a
-container DAG's parse time): only DAG files that run containers import it.
+container DAG's parse time): only DAG files that run containers import it. In an environment with
+`"RUNTIME": "local"` (make run-local) the job runs as a local process instead: local/k8s.py.
 """
 
 from __future__ import annotations
@@ -87,8 +88,7 @@ def container_job(
     options = team_defaults(settings, kind) | connection(settings, overrides) | overrides
     options["volumes"] = [tmp_volume(), *overrides.get("volumes", [])]
     options["volume_mounts"] = [tmp_mount(), *overrides.get("volume_mounts", [])]
-    operator_class = KubernetesJobOperator if kind == "job" else KubernetesPodOperator
-    operator = operator_class(
+    operator = operators(settings.RUNTIME)[kind](
         task_id=task_id,
         image=image_template(task_id, image, settings),
         arguments=as_list(arguments),
@@ -104,6 +104,15 @@ def container_job(
     if "config" not in (dag.user_defined_macros or {}):
         dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
     return operator
+
+
+def operators(runtime: str) -> dict[str, type[KubernetesPodOperator]]:
+    """The provider's operators by kind, or for `make run-local` their local twins."""
+    if runtime == "local":
+        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.k8s import LOCAL_K8S
+
+        return LOCAL_K8S
+    return {"pod": KubernetesPodOperator, "job": KubernetesJobOperator}
 
 
 def team_defaults(settings: Settings, kind: str) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class Settings:
     K8S_SERVICE_ACCOUNT: str | None
     K8S_ON_FINISH_ACTION: str
     K8S_STARTUP_TIMEOUT_SECONDS: int
+    # `local` runs every task on this machine (make run-local); see local/__init__.py.
+    RUNTIME: str = "cloud"
 
 
 def environments() -> list[str]:

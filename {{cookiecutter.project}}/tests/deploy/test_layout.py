@@ -41,7 +41,7 @@ def test_environments_come_from_the_settings_airflow_reads(name):
 
 
 def test_unknown_environment_names_the_known_ones():
-    with pytest.raises(DeployError, match=r"'qa'.*known: dev, prod, staging"):
+    with pytest.raises(DeployError, match=r"'qa'.*known: dev, local, prod, staging"):
         load_environment("qa")
 
 
