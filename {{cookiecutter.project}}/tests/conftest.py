@@ -10,6 +10,19 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO / "dags" / "{{ cookiecutter.package }}"
 APPS_DIR = PACKAGE_DIR / "apps"
 
+# The smallest valid cluster config, for tests that build their own apps.
+CLUSTER_CONFIG = {
+    "ReleaseLabel": "emr-7.12.0",
+    "Applications": [{"Name": "Spark"}],
+    "Instances": {
+        "InstanceGroups": [
+            {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
+        ]
+    },
+    "JobFlowRole": "EMR_EC2_DefaultRole",
+    "ServiceRole": "EMR_DefaultRole",
+}
+
 
 @pytest.fixture(scope="session")
 def dagbag():

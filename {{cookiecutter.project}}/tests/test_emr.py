@@ -23,6 +23,7 @@ from {{ cookiecutter.package }}.emr import (
     StepSensor,
     spark_submit_command,
 )
+from tests.conftest import CLUSTER_CONFIG
 {% raw %}
 # The reference usage: its job config and, for ENV=prod, this bucket and ds, its command line.
 SEED_JOB = {
@@ -41,17 +42,6 @@ spark-submit \\
 SEED_CONTEXT = {
     "config": SimpleNamespace(ENV="prod", DEPLOYMENT_BUCKET="s3://my-deployment-bucket"),
     "ds": "2020-12-24",
-}
-CLUSTER_CONFIG = {
-    "ReleaseLabel": "emr-7.12.0",
-    "Applications": [{"Name": "Spark"}],
-    "Instances": {
-        "InstanceGroups": [
-            {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
-        ]
-    },
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
 }
 
 

@@ -22,7 +22,7 @@ from {{ cookiecutter.package }}.local import k8s as local_k8s
 from {{ cookiecutter.package }}.local.paths import local_path, localize
 from {{ cookiecutter.package }}.local.process import LocalProcess, LocalRunError
 from tests import test_dag_validation as validation
-from tests.conftest import APPS_DIR
+from tests.conftest import APPS_DIR, CLUSTER_CONFIG
 {% raw %}
 ROOT = Path("/repo/.local-data")
 SCRIPT = "s3://deploy/local/local/my_app/count.py"
@@ -30,17 +30,6 @@ JOB = {
     "SparkArgs": {"--deploy-mode": "cluster", "--conf": ["spark.a=1", "spark.b=s3://logs/x"]},
     "ScriptPath": SCRIPT,
     "JobParams": {"--date": "2026-01-31", "--input_path": "s3://data/landing/events/2026-01-31"},
-}
-CLUSTER = {
-    "ReleaseLabel": "emr-7.12.0",
-    "Applications": [{"Name": "Spark"}],
-    "Instances": {
-        "InstanceGroups": [
-            {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
-        ]
-    },
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
 }
 # The fields that carry what a task runs; they must be the same locally and in production.
 WORK_FIELDS = ("job_flow_overrides", "steps", "image", "cmds", "arguments", "env_vars")
@@ -254,7 +243,7 @@ def build(tmp_path_factory, monkeypatch):
     app = tmp_path_factory.mktemp("dags") / "my_app"
     (app / "cluster_configs").mkdir(parents=True)
     (app / "job_configs").mkdir()
-    (app / "cluster_configs" / "my_cluster.json").write_text(json.dumps(CLUSTER))
+    (app / "cluster_configs" / "my_cluster.json").write_text(json.dumps(CLUSTER_CONFIG))
     (app / "job_configs" / "count.json").write_text(json.dumps(JOB))
 
     def in_environment(env: str) -> DAG:
