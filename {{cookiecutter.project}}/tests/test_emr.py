@@ -6,10 +6,8 @@ from types import SimpleNamespace
 import boto3
 import pendulum
 import pytest
-from airflow.providers.amazon.aws.hooks.emr import EmrHook
-from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
 from airflow.sdk import DAG, BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 from jinja2 import Template
 from moto import mock_aws
@@ -300,8 +298,9 @@ def test_waiting_is_deferrable_when_the_environment_says_so(app, monkeypatch, en
 
     deferrable = settings.load_settings(env).DEFERRABLE
     assert isinstance(cluster.wait_task, ClusterReadySensor)
-    assert cluster.wait_task.deferrable is deferrable
     assert dag.get_task("wait_for_my_job").deferrable is deferrable
+    # A cluster comes up in minutes: its wait always pokes in reschedule mode.
+    assert not cluster.wait_task.deferrable
     # Submitting and terminating do not wait, so they never hold a triggerer.
     assert not cluster.create_task.deferrable
     assert not dag.get_task("my_job").deferrable
@@ -363,19 +362,22 @@ def step_sensor(emr_cluster) -> StepSensor:
     )
 
 
-def test_deferrable_wait_hands_a_starting_cluster_to_the_triggerer(emr_cluster):
-    emr_cluster.set_state("STARTING")
-    with pytest.raises(TaskDeferred) as deferred:
-        ready_sensor(emr_cluster, deferrable=True).execute(context={})
+def test_cluster_wait_is_never_deferred(emr_cluster):
+    # The provider's deferrable path would wait for the cluster to terminate.
+    assert not ready_sensor(emr_cluster, deferrable=True).deferrable
 
-    trigger = deferred.value.trigger
-    assert isinstance(trigger, EmrCreateJobFlowTrigger)
-    assert trigger.waiter_name == "cluster_running"
-    assert trigger.waiter_args == {"ClusterId": emr_cluster.id}
-    # The waiter the triggerer will use exists and accepts a running cluster.
-    emr_cluster.set_state("WAITING")
-    hook = EmrHook(aws_conn_id=None, region_name=emr_cluster.region)
-    hook.get_waiter("cluster_running").wait(ClusterId=emr_cluster.id)
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
+def test_step_failed_on_the_triggerer_fails_at_once(emr_cluster, state):
+    emr_cluster.set_step_state(state)
+    event = {"status": "failure", "message": "Step failed"}
+    with pytest.raises(AirflowFailException, match=state):
+        step_sensor(emr_cluster).execute_complete(context={}, event=event)
+
+
+def test_step_completed_on_the_triggerer_ends_the_wait(emr_cluster):
+    emr_cluster.set_step_state("COMPLETED")
+    step_sensor(emr_cluster).execute_complete(context={}, event={"status": "success"})
 
 
 @pytest.mark.parametrize("deferrable", [True, False])

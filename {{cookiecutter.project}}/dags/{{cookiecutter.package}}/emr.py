@@ -8,7 +8,7 @@ builds create cluster -> wait for cluster -> add step -> check step (-> more ste
 order added) -> terminate cluster. Creating and waiting for the cluster are Airflow setup tasks
 and terminating it is their teardown: the cluster is terminated whatever happened in between (a
 failed or skipped step, a failed task plugged into the flow), and the run still fails when a
-step fails. Waiting is deferrable where the environment's settings say DEFERRABLE.
+step fails. Waiting for a step is deferrable where the environment's settings say DEFERRABLE.
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
@@ -31,7 +31,6 @@ from airflow.providers.amazon.aws.operators.emr import (
     EmrTerminateJobFlowOperator,
 )
 from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
-from airflow.providers.amazon.aws.triggers.emr import EmrCreateJobFlowTrigger
 from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
@@ -101,6 +100,12 @@ class _FailsFast:
             raise AirflowFailException(f"{state}: {message}")
         return state in self.target_states
 
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
+        """Back from the triggerer: a step that failed there fails here at once too."""
+        if not event or event.get("status") != "success":
+            self.poke(context)
+        super().execute_complete(context, event)
+
 
 class StepSensor(_FailsFast, EmrStepSensor):
     """Wait until the step completes; a failed, cancelled or interrupted step fails the task."""
@@ -109,35 +114,16 @@ class StepSensor(_FailsFast, EmrStepSensor):
 class ClusterReadySensor(_FailsFast, EmrJobFlowSensor):
     """Wait until the cluster accepts steps (RUNNING or WAITING); fail if it ends first.
 
-    The provider's sensor, when deferrable, waits for the cluster to *terminate*; this one
-    defers to the provider's cluster-creation trigger with boto's `cluster_running` waiter.
+    Never deferred: the provider's deferrable path waits for the cluster to *terminate*, and
+    poking in reschedule mode already frees the worker slot between pokes.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             target_states=["RUNNING", "WAITING"],
             failed_states=["TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"],
-            **kwargs,
+            **(kwargs | {"deferrable": False}),
         )
-
-    def execute(self, context: Context) -> None:
-        if not self.deferrable:
-            super().execute(context)
-        elif not self.poke(context):
-            self.defer(
-                trigger=EmrCreateJobFlowTrigger(
-                    job_flow_id=self.job_flow_id,
-                    waiter_name="cluster_running",
-                    waiter_delay=int(self.poke_interval),
-                    waiter_max_attempts=self.max_attempts,
-                    aws_conn_id=self.aws_conn_id,
-                    region_name=self.region_name,
-                    verify=self.verify,
-                    botocore_config=self.botocore_config,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.poke_interval * self.max_attempts),
-            )
 
 
 class Operators(NamedTuple):
