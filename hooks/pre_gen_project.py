@@ -173,6 +173,10 @@ def validate(answers: dict) -> None:
     for key, allowed in CHOICES.items():
         if answers[key] not in allowed:
             raise InvalidAnswer(key, answers[key], f"one of {', '.join(allowed)}")
+    if answers["airflow_api"] == "mwaa" and answers["dags_target"] == "none":
+        raise InvalidAnswer(
+            "dags_target", "none", "MWAA reads DAGs only from S3: use dags_target=s3 with mwaa"
+        )
 
 
 def main() -> int:

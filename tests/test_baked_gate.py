@@ -41,7 +41,9 @@ def test_two_repositories_share_one_dags_folder(gated_repo, tmp_path):
     script = textwrap.dedent(
         f"""
         import json
+        import os
         import sys
+        os.environ.update(DATA_PIPELINES_ENV="prod", MARKETING_LAKE_ENV="prod")
         from airflow.dag_processing.dagbag import DagBag
         sys.path.insert(0, {str(dags_folder)!r})
         bag = DagBag(dag_folder={str(dags_folder)!r})

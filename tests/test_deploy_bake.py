@@ -21,6 +21,7 @@ ANSWERS = [
     {"airflow_api": api, "dags_target": target}
     for api in ("airflow", "mwaa")
     for target in ("s3", "none")
+    if (api, target) != ("mwaa", "none")  # MWAA reads DAGs only from S3
 ]
 
 
@@ -87,15 +88,18 @@ def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
     environments = sorted(p.stem for p in (repo / f"dags/{PACKAGE}/environments").glob("*.json"))
     environments.remove("local")  # the environment of `make run-local`, never deployed
     assert deploy["permissions"] == {}
-    assert sorted(deploy["jobs"]) == environments
+    assert sorted(deploy["jobs"]) == sorted(["test", *environments])
+    assert deploy["jobs"]["test"]["steps"][-1]["run"] == "make test"
+    assert deploy["jobs"]["dev"]["needs"] == "test"
     assert deploy[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == [
         "dev",
         "staging",
         "prod",
     ]
-    assert deploy["jobs"]["staging"]["needs"] == "dev"
-    assert deploy["jobs"]["prod"]["needs"] == "staging"
-    for name, job in deploy["jobs"].items():
+    assert deploy["jobs"]["staging"]["needs"] == ["test", "dev"]
+    assert deploy["jobs"]["prod"]["needs"] == ["test", "staging"]
+    for name in environments:
+        job = deploy["jobs"][name]
         assert job["environment"] == name
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}

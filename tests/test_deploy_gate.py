@@ -8,8 +8,8 @@ from conftest import bake, commit_all, run
 pytestmark = pytest.mark.gate
 
 
-def test_mwaa_and_git_sync_bake_passes_make_test(tmp_path):
-    repo = bake(tmp_path, airflow_api="mwaa", dags_target="none")
+def test_mwaa_bake_passes_make_test(tmp_path):
+    repo = bake(tmp_path, airflow_api="mwaa")
     commit_all(repo)
     run(["make", "test"], repo)
     usage = run(["make", "rollback"], repo, check=False)

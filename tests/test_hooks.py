@@ -87,6 +87,12 @@ def test_unusual_but_valid_answers_pass(key, value):
     pre_gen.validate(VALID | {key: value})
 
 
+def test_mwaa_needs_dags_in_s3():
+    with pytest.raises(pre_gen.InvalidAnswer, match=r"'dags_target'.*MWAA reads DAGs only from S3"):
+        pre_gen.validate(VALID | {"airflow_api": "mwaa", "dags_target": "none"})
+    pre_gen.validate(VALID | {"airflow_api": "mwaa", "dags_target": "s3"})
+
+
 def test_missing_answer_is_named():
     with pytest.raises(pre_gen.InvalidAnswer, match=r"'owner'.*required"):
         pre_gen.validate({k: v for k, v in VALID.items() if k != "owner"})

@@ -6,6 +6,7 @@ dependencies, so it gets its own `uv run`; nothing is shared with the scheduling
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,11 @@ def job_projects() -> list[Path]:
     return sorted(path.parent for path in JOBS.rglob("pyproject.toml") if ".venv" not in path.parts)
 
 
+def own_environment() -> dict[str, str]:
+    """This process's environment without tox's virtualenv: each project uses its own."""
+    return {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+
+
 def main(argv: list[str]) -> int:
     projects = job_projects()
     if not projects:
@@ -26,7 +32,9 @@ def main(argv: list[str]) -> int:
     for project in projects:
         name = project.relative_to(JOBS.parent)
         print(f"==> {name}", flush=True)
-        result = subprocess.run(["uv", "run", "--locked", "pytest", "-q", *argv], cwd=project)
+        result = subprocess.run(
+            ["uv", "run", "--locked", "pytest", "-q", *argv], cwd=project, env=own_environment()
+        )
         if result.returncode != 0:
             failed.append(str(name))
     if failed:

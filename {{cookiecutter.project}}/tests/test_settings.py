@@ -24,6 +24,16 @@ def test_environment_variable_selects_the_environment(monkeypatch):
         settings.load_settings.cache_clear()
 
 
+def test_unset_environment_is_an_error_not_a_default(monkeypatch):
+    monkeypatch.delenv(settings.ENVIRONMENT_VARIABLE)
+    settings.load_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=f"{settings.ENVIRONMENT_VARIABLE} is not set"):
+            settings.load_settings()
+    finally:
+        settings.load_settings.cache_clear()
+
+
 def test_unknown_environment_is_named(monkeypatch):
     with pytest.raises(ValueError, match=r"'nowhere'.*environments: dev, local, prod, staging"):
         settings.load_settings("nowhere")

@@ -1,7 +1,8 @@
 """Per-environment settings, read from `environments/<env>.json` without touching Airflow's DB.
 
 The environment comes from the `{{ cookiecutter.__package_env }}` environment variable of the
-Airflow workers and DAG processor (`dev` when unset). The settings object is also the `config`
+Airflow components. Unset is an error, not a default: a production Airflow that forgot it must
+not quietly run against another environment's buckets. The settings object is also the `config`
 macro of every DAG, so configs can say `{{ '{{ config.DATA_BUCKET }}' }}`.
 """
 
@@ -51,7 +52,12 @@ def environments() -> list[str]:
 @cache
 def load_settings(env: str | None = None) -> Settings:
     """The settings of `env`, by default of the environment this process runs in."""
-    env = env or os.environ.get(ENVIRONMENT_VARIABLE) or "dev"
+    env = env or os.environ.get(ENVIRONMENT_VARIABLE)
+    if not env:
+        raise ValueError(
+            f"{ENVIRONMENT_VARIABLE} is not set: set it on every Airflow component to one of "
+            f"{', '.join(environments())} (see the README, 'Which environment Airflow runs')"
+        )
     path = ENVIRONMENTS_DIR / f"{env}.json"
     if not path.exists():
         raise ValueError(

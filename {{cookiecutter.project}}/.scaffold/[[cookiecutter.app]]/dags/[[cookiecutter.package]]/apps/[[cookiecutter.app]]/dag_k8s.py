@@ -4,6 +4,8 @@ The job's code and Dockerfile live in jobs/[[ cookiecutter.app ]]/score/;
 its image is `[[ cookiecutter.app ]]-score`.
 """
 
+from __future__ import annotations
+
 import pendulum
 from airflow.sdk import DAG
 
@@ -21,6 +23,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "k8s"],
     user_defined_macros=macros(),
+    doc_md=__doc__,
 ):
     container_job(
         task_id="score",
