@@ -30,13 +30,39 @@ REGISTRY_HOST = re.compile(
 )
 REGISTRY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
-# Names that would shadow a module the DAG processor imports: a package called like this
-# would break either Airflow or this repository once both sit on the same sys.path.
+# Names that would shadow a module the DAG processor imports: a package called like this would
+# break either Airflow or this repository once both sit on the same sys.path. The importable
+# top-level modules of the scheduling environment (uv.lock; a gate test keeps this list complete),
+# the repository's own folders, and the usual data libraries.
 # fmt: off
 RESERVED_PACKAGES = frozenset({
-    "airflow", "dags", "plugins", "config", "settings", "tests", "test", "jobs", "scripts",
-    "boto3", "botocore", "jinja2", "jsonschema", "kubernetes", "pendulum", "pydantic", "pyspark",
-    "sqlalchemy", "yaml", "requests", "moto", "pytest", "cookiecutter",
+    "a2wsgi", "aiobotocore", "aiofiles", "aiohappyeyeballs", "aiohttp", "aioitertools",
+    "aiosignal", "aiosmtplib", "aiosqlite", "airflow", "alembic", "annotated_doc",
+    "annotated_types", "anyio", "argcomplete", "arrow", "asgiref", "asn1crypto", "attr",
+    "attrs", "babel", "binaryornot", "boto3", "botocore", "bs4", "cachetools", "cadwyn",
+    "certifi", "cffi", "charset_normalizer", "click", "colorlog", "config", "cookiecutter",
+    "cron_descriptor", "croniter", "cryptography", "daemon", "dags", "dateutil", "deprecated",
+    "dill", "dns", "dotenv", "durationpy", "email_validator", "fastapi", "fastapi_cli",
+    "frozenlist", "fsspec", "google", "greenback", "greenlet", "grpc", "h11", "httpcore",
+    "httptools", "httpx", "idna", "importlib_metadata", "inflection", "iniconfig",
+    "isoduration", "itsdangerous", "jinja2", "jmespath", "jobs", "jsonpath_ng", "jsonschema",
+    "jsonschema_specifications", "jwt", "kubernetes", "kubernetes_asyncio", "lazy_importer",
+    "lazy_object_proxy", "libcst", "linkify_it", "local", "lockfile", "lxml", "mako",
+    "markdown_it", "markupsafe", "marshmallow", "mdurl", "methodtools", "more_itertools",
+    "moto", "msgspec", "multidict", "multipart", "natsort", "numpy", "oauthlib",
+    "opentelemetry", "outcome", "packaging", "pandas", "pathlib_abc", "pathspec", "pendulum",
+    "pluggy", "plugins", "propcache", "psutil", "py", "pyarrow", "pyathena", "pycparser",
+    "py_partiql_parser", "pydantic", "pydantic_core", "pydantic_extra_types", "pydantic_settings",
+    "pygments",
+    "pygtrie", "pyspark", "pytest", "python_multipart", "pytz", "redshift_connector",
+    "referencing", "requests", "requests_oauthlib", "requests_toolbelt", "responses", "rich",
+    "rich_argparse", "rich_toolkit", "rpds", "s3transfer", "sagemaker_studio", "scipy",
+    "scramp", "scripts", "setproctitle", "settings", "setuptools", "shellingham", "six",
+    "sklearn", "slugify", "sniffio", "soupsieve", "sqlalchemy", "sqlparse", "starlette",
+    "structlog", "svcs", "tabulate", "tenacity", "termcolor", "test", "tests",
+    "text_unidecode", "tools", "typer", "typing_extensions", "typing_inspection", "tzdata",
+    "upath", "urllib3", "uuid6", "uvicorn", "uvloop", "watchfiles", "watchtower", "websocket",
+    "websockets", "werkzeug", "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
 })
 # fmt: on
 

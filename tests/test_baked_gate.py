@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import bake, commit_all, run
+from test_hooks import pre_gen
 
 pytestmark = pytest.mark.gate
 
@@ -25,6 +26,19 @@ def gated_repo(tmp_path_factory) -> Path:
 def test_make_test_passes_on_a_fresh_bake(gated_repo):
     assert (gated_repo / ".tox" / "dags").is_dir()
     assert run(["git", "status", "--porcelain"], gated_repo).stdout == "", "the gate changed files"
+
+
+def test_no_package_answer_can_shadow_a_module_of_the_scheduling_environment(gated_repo):
+    """The pre-gen hook's reserved names cover every importable module Airflow's side has."""
+    script = (
+        "import importlib.metadata as m, json, sys; print(json.dumps(sorted("
+        "n for n in m.packages_distributions() if n.isidentifier() and n.islower() "
+        "and not n.startswith('_') and n not in sys.stdlib_module_names)))"
+    )
+    python = str(gated_repo / ".tox" / "dags" / "bin" / "python")
+    modules = set(json.loads(run([python, "-c", script], gated_repo).stdout))
+    missing = sorted(modules - pre_gen.RESERVED_PACKAGES)
+    assert not missing, f"add to RESERVED_PACKAGES in hooks/pre_gen_project.py: {missing}"
 
 
 def test_make_help_lists_the_targets(gated_repo):
