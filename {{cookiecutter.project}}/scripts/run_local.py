@@ -33,7 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from {{ cookiecutter.package }}.local.paths import LOCAL_DATA, REPO, local_path
+from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
 from {{ cookiecutter.package }}.settings import (
     DOCKER_TAG_VARIABLE,
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 ENVIRONMENT = "local"
 RELEASE = "local"
 APPS = REPO / "dags" / PACKAGE / "apps"
-JOBS = REPO / "jobs"
 AIRFLOW_HOME = REPO / ".airflow-local"
 # Airflow's log lines, plainer than its default console format.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"

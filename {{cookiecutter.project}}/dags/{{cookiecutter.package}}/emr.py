@@ -34,7 +34,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
-from {{ cookiecutter.package }}.defaults import macros
+from {{ cookiecutter.package }}.defaults import ensure_macros
 from {{ cookiecutter.package }}.settings import TEAM, load_settings
 {% raw %}
 if TYPE_CHECKING:
@@ -166,9 +166,7 @@ class Cluster:
         self.app_dir = Path(dag.fileloc).parent
         self.steps: list[tuple[BaseOperator, BaseOperator]] = []
         self._built = False
-        # Configs say {{ config.X }}: make sure the macro is there, from files only (no DB).
-        if "config" not in (dag.user_defined_macros or {}):
-            dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
+        ensure_macros(dag)
 
         settings = load_settings()
         self.operators = operators(settings.RUNTIME)

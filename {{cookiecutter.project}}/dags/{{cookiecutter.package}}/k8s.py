@@ -22,7 +22,7 @@ from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_valu
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
-from {{ cookiecutter.package }}.defaults import macros
+from {{ cookiecutter.package }}.defaults import ensure_macros
 from {{ cookiecutter.package }}.settings import (
     DOCKER_TAG_VARIABLE,
     PACKAGE,
@@ -100,9 +100,7 @@ def container_job(
             f"container_job {task_id!r}: create it inside `with DAG(...)` or pass dag="
         )
     operator.labels = {**identity_labels(operator), **operator.labels}
-    dag = operator.dag
-    if "config" not in (dag.user_defined_macros or {}):
-        dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
+    ensure_macros(operator.dag)
     return operator
 
 
