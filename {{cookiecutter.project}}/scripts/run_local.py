@@ -2,8 +2,8 @@
 
 The app's own DAG file runs under Airflow's `dag.test()` in the `local` environment
 (environments/local.json): the tasks, configs and arguments of production, executed by the local
-runtime (dags/{{ cookiecutter.package }}/local/): Spark steps on local Spark, container jobs as
-local processes, `s3://` locations as folders under .local-data/. Before the run:
+runtime (dags/<package>/local/): Spark steps on local Spark, container jobs as local processes,
+`s3://` locations as folders under .local-data/. Before the run:
 
 - the prerequisites are checked: uv, and Java for an app with Spark steps;
 - the app's sample data, jobs/<app>/sample/<dataset>/<YYYY-MM-DD>/, lands in the local data
@@ -41,6 +41,7 @@ from {{ cookiecutter.package }}.settings import (
     PACKAGE,
     load_settings,
 )
+
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment
 

@@ -21,6 +21,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 
 from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM
+
 from tests.conftest import APPS_DIR, PACKAGE_DIR, REPO
 
 DAG_FILES = sorted(APPS_DIR.glob("*/*_dag.py"))

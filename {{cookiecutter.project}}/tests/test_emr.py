@@ -21,6 +21,7 @@ from {{ cookiecutter.package }}.emr import (
     StepSensor,
     spark_submit_command,
 )
+
 from tests.conftest import CLUSTER_CONFIG
 {% raw %}
 # The reference usage: its job config and, for ENV=prod, this bucket and ds, its command line.

@@ -19,7 +19,12 @@ from moto import mock_aws
 from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
-from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM, load_settings
+from {{ cookiecutter.package }}.settings import (
+    DOCKER_TAG_VARIABLE,
+    PACKAGE,
+    TEAM,
+    load_settings,
+)
 {% raw %}
 APP = "emr_e2e"
 RELEASE = "0123abcd"

@@ -13,6 +13,7 @@ from kubernetes.client import V1LocalObjectReference
 
 from {{ cookiecutter.package }} import k8s
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
+
 from tests.k8s_objects import DS, RELEASE, built_job, built_pod, render
 
 SETTINGS = load_settings()

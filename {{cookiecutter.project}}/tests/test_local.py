@@ -21,6 +21,7 @@ from {{ cookiecutter.package }}.local import emr as local_emr
 from {{ cookiecutter.package }}.local import k8s as local_k8s
 from {{ cookiecutter.package }}.local.paths import local_path, localize
 from {{ cookiecutter.package }}.local.process import LocalProcess, LocalRunError
+
 from tests import test_dag_validation as validation
 from tests.conftest import APPS_DIR, CLUSTER_CONFIG
 {% raw %}

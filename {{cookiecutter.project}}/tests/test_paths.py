@@ -3,10 +3,10 @@ from types import SimpleNamespace
 from jinja2 import Template
 
 from {{ cookiecutter.package }}.paths import data_path
-from {{ cookiecutter.package }}.settings import load_settings
+from {{ cookiecutter.package }}.settings import PACKAGE, load_settings
 
 
-def render(template: str, dag_id: str = "{{ cookiecutter.package }}.my_app") -> str:
+def render(template: str, dag_id: str = f"{PACKAGE}.my_app") -> str:
     context = {
         "config": load_settings("prod"),
         "dag": SimpleNamespace(dag_id=dag_id),
@@ -17,14 +17,13 @@ def render(template: str, dag_id: str = "{{ cookiecutter.package }}.my_app") -> 
 
 def test_data_path_follows_the_convention():
     bucket = load_settings("prod").DATA_BUCKET
-    assert render(data_path("preprocess")) == (
-        f"{bucket}/{{ cookiecutter.package }}/{{ cookiecutter.package }}.my_app/preprocess/2026-01-31"
-    )
+    expected = f"{bucket}/{PACKAGE}/{PACKAGE}.my_app/preprocess/2026-01-31"
+    assert render(data_path("preprocess")) == expected
 
 
 def test_data_path_accepts_a_task():
     task = SimpleNamespace(task_id="train")
-    assert render(data_path(task)).endswith("/{{ cookiecutter.package }}.my_app/train/2026-01-31")
+    assert render(data_path(task)).endswith(f"/{PACKAGE}.my_app/train/2026-01-31")
 
 
 def test_each_task_and_dag_gets_its_own_location():

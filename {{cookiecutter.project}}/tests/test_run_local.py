@@ -6,6 +6,7 @@ import stat
 import pytest
 
 from {{ cookiecutter.package }}.local.paths import local_path
+
 from scripts import run_local
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment

@@ -59,7 +59,6 @@ def test_team_defaults():
     assert DEFAULT_ARGS["owner"] == settings.TEAM
     assert DEFAULT_ARGS["retries"] >= 1
     assert settings.TEAM in TAGS
-    assert app_dag_id("/x/dags/{{ cookiecutter.package }}/apps/my_app/my_app_dag.py") == (
-        "{{ cookiecutter.package }}.my_app"
-    )
+    dag_file = f"/x/dags/{settings.PACKAGE}/apps/my_app/my_app_dag.py"
+    assert app_dag_id(dag_file) == f"{settings.PACKAGE}.my_app"
     assert macros()["config"].ENV == "dev"

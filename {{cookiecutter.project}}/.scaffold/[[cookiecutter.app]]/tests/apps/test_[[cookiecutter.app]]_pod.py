@@ -6,6 +6,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from [[ cookiecutter.package ]].settings import PACKAGE, TEAM, load_settings
+
 from tests.conftest import APPS_DIR
 from tests.k8s_objects import DS, RELEASE, built_pod
 
