@@ -28,7 +28,15 @@ REMOVALS: dict[tuple[str, str], tuple[str, ...]] = {
 EXAMPLES = {"spark_example": "spark", "k8s_example": "k8s", "hybrid_example": "hybrid"}
 
 # Paths that belong to the team, not to the template: `cruft update` leaves them alone.
-CRUFT_SKIP = ("dags/{package}/apps", "jobs", "dags/{package}/environments", ".git")
+# (.cruft.json is cruft's own: it rewrites the file after an update.)
+CRUFT_SKIP = (
+    "dags/{package}/apps",
+    "jobs",
+    "tests/apps",
+    "dags/{package}/environments",
+    ".cruft.json",
+    ".git",
+)
 
 
 def remove_disabled(answers: dict, root: Path) -> list[Path]:
@@ -60,8 +68,15 @@ def add_examples(answers: dict, root: Path) -> None:
         new_app.create_app(name, pattern, answers)
 
 
+def rendered_by_cruft(answers: dict) -> bool:
+    """cruft (create, update, diff) renders into a temporary folder and records the commit."""
+    return "_commit" in answers
+
+
 def template_source(answers: dict) -> tuple[str, str | None]:
     """Where the template came from, as cruft needs it, and the commit it was baked at."""
+    if rendered_by_cruft(answers):
+        return answers["_template"], answers["_commit"]
     # Hooks run inside the new repository: a relative template path is the caller's.
     caller_dir = os.environ.get("PWD", ".")
     template = answers["_template"]
@@ -126,6 +141,8 @@ def main() -> int:
     template, commit = template_source(answers)
     record = cruft_record(answers, template, commit)
     (root / ".cruft.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if rendered_by_cruft(answers):
+        return 0
     steps = (
         NEXT_STEPS
         if init_git(root)

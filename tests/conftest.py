@@ -18,11 +18,11 @@ GIT_IDENTITY = {
 }
 
 
-def bake(output_dir: Path, **answers: str) -> Path:
+def bake(output_dir: Path, template: Path = TEMPLATE, **answers: str) -> Path:
     """Bake with `answers` over the defaults and return the new repository's path."""
     return Path(
         cookiecutter(
-            str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=answers
+            str(template), no_input=True, output_dir=str(output_dir), extra_context=answers
         )
     )
 
