@@ -14,19 +14,25 @@ import keyword
 import re
 import sys
 
+from slugify import slugify  # cookiecutter's own dependency, which makes `project` from the name
+
 # tojson escapes every quote inside a value (\" and \u0027) and JSON never puts three
 # structural quotes in a row, so no answer can close this raw string early.
 ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
+# A Kubernetes label value (the strictest of its uses: DAG owner, DAG tag, pod label).
+OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[1-9]$")
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?P<prefix>(?:/[A-Za-z0-9._-]+)*)$")
 BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{1,61}[a-z0-9])$")
+# Docker's reference grammar: the first path component is a registry host when it has a '.' or
+# a port, or is localhost.
 REGISTRY_HOST = re.compile(
-    r"^(?:localhost|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)(?::[0-9]{1,5})?$"
+    r"^(?:localhost|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)"
+    r"(?::(?P<port>[0-9]{1,5}))?$"
+    r"|^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:(?P<bare_port>[0-9]{1,5})$"
 )
 REGISTRY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
@@ -65,6 +71,8 @@ RESERVED_PACKAGES = frozenset({
     "websockets", "werkzeug", "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
 })
 # fmt: on
+# Soft keywords are identifiers to the parser but read as keywords in places (`type` from 3.12).
+SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"_", "case", "match", "type"}
 
 
 class InvalidAnswer(ValueError):
@@ -79,7 +87,13 @@ def check_project_name(value: str) -> None:
         raise InvalidAnswer("project_name", value, "1 to 100 printable characters, no line breaks")
 
 
-def check_project(value: str) -> None:
+def check_project(value: str, project_name: str) -> None:
+    if not SLUG.match(value) and not slugify(project_name):
+        raise InvalidAnswer(
+            "project_name",
+            project_name,
+            "needs a letter or digit: the repository name (project) is made from it",
+        )
     if not SLUG.match(value):
         raise InvalidAnswer(
             "project",
@@ -95,8 +109,8 @@ def check_package(value: str) -> None:
             value,
             "a Python identifier: 1-32 lowercase letters, digits and '_', starting with a letter",
         )
-    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
-        raise InvalidAnswer("package", value, "must not be a Python keyword")
+    if keyword.iskeyword(value) or value in SOFT_KEYWORDS:
+        raise InvalidAnswer("package", value, "must not be a Python keyword or soft keyword")
     if value in sys.stdlib_module_names or value in RESERVED_PACKAGES:
         raise InvalidAnswer(
             "package", value, "must not shadow a standard-library, Airflow or dependency module"
@@ -108,23 +122,28 @@ def check_owner(value: str) -> None:
         raise InvalidAnswer(
             "owner",
             value,
-            "1 to 63 lowercase letters, digits, '-' and '_', starting and ending alphanumeric "
-            "(it becomes a DAG tag and a Kubernetes label value)",
+            "1 to 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric "
+            "(it becomes the DAG owner, a DAG tag and a Kubernetes label value)",
         )
 
 
-def check_aws_region(value: str) -> None:
-    if not REGION.match(value):
-        raise InvalidAnswer("aws_region", value, "an AWS region code such as eu-west-1")
+def check_aws_region(value: str, partition: str) -> None:
+    """`partition` is derived from the region by local_extensions.py ("" for no AWS region)."""
+    if not partition:
+        raise InvalidAnswer(
+            "aws_region",
+            value,
+            "an AWS region code such as eu-west-1, cn-north-1, us-gov-west-1 or eusc-de-east-1",
+        )
 
 
 def check_s3_uri(key: str, value: str) -> None:
     match = S3_URI.match(value)
     rule = (
         "an S3 URI s3://<bucket>[/<prefix>] with a valid bucket name (3-63 lowercase letters, "
-        "digits, '.', '-') and no trailing slash"
+        "digits, '.', '-'), no trailing slash and no '.' or '..' in the prefix"
     )
-    if not match:
+    if not match or {".", ".."} & set(match["prefix"].split("/")):
         raise InvalidAnswer(key, value, rule)
     bucket = match["bucket"]
     if not BUCKET.match(bucket) or ".." in bucket or ".-" in bucket or "-." in bucket:
@@ -135,8 +154,12 @@ def check_s3_uri(key: str, value: str) -> None:
 
 def check_image_registry(value: str) -> None:
     host, _, path = value.partition("/")
-    if not REGISTRY_HOST.match(host) or (
-        path and not all(map(REGISTRY_PATH.match, path.split("/")))
+    match = REGISTRY_HOST.match(host)
+    port = match and (match["port"] or match["bare_port"])
+    if (
+        not match
+        or (port and not 0 < int(port) < 65536)
+        or (path and not all(map(REGISTRY_PATH.match, path.split("/"))))
     ):
         raise InvalidAnswer(
             "image_registry",
@@ -185,13 +208,16 @@ def validate(answers: dict) -> None:
         "k8s_namespace",
         *CHOICES,
     ):
-        if not isinstance(answers.get(key), str):
-            raise InvalidAnswer(key, answers.get(key), "an answer is required")
+        value = answers.get(key)
+        if not isinstance(value, str):
+            raise InvalidAnswer(key, value, "an answer is required")
+        if key != "project_name" and value != value.strip():
+            raise InvalidAnswer(key, value, "no leading or trailing whitespace")
     check_project_name(answers["project_name"])
-    check_project(answers["project"])
+    check_project(answers["project"], answers["project_name"])
     check_package(answers["package"])
     check_owner(answers["owner"])
-    check_aws_region(answers["aws_region"])
+    check_aws_region(answers["aws_region"], answers.get("__aws_partition", ""))
     check_s3_uri("deployment_bucket", answers["deployment_bucket"])
     check_s3_uri("data_bucket", answers["data_bucket"])
     check_image_registry(answers["image_registry"])

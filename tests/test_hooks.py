@@ -9,8 +9,8 @@ import pytest
 from conftest import TEMPLATE
 
 
-def load_hook(name: str):
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+def load_hook(name: str, folder: str = "hooks"):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -18,6 +18,7 @@ def load_hook(name: str):
 
 pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
+extensions = load_hook("local_extensions", folder=".")
 
 VALID = {
     "project_name": "Data Pipelines",
@@ -35,8 +36,14 @@ VALID = {
 }
 
 
+def validate(answers: dict) -> None:
+    """As in a bake: cookiecutter.json derives the partition from the region first."""
+    partition = extensions.partition_of(answers["aws_region"])
+    pre_gen.validate(answers | {"__aws_partition": partition})
+
+
 def test_valid_answers_pass():
-    pre_gen.validate(VALID)
+    validate(VALID)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +60,15 @@ def test_valid_answers_pass():
         ("package", "airflow"),
         ("package", "a" * 33),
         ("owner", "Data Team"),
+        ("owner", "data.team."),
+        ("owner", "t" * 64),
+        ("owner", "data-team "),
         ("aws_region", "europe"),
+        ("aws_region", "eu-west"),
+        ("aws_region", "xx-west-1"),
+        ("aws_region", " eu-west-1"),
+        ("package", "type"),
+        ("package", "case"),
         ("deployment_bucket", "my-bucket"),
         ("deployment_bucket", "s3://My_Bucket"),
         ("deployment_bucket", "s3://bucket/prefix/"),
@@ -61,6 +76,8 @@ def test_valid_answers_pass():
         ("data_bucket", "s3://xn--bucket"),
         ("image_registry", "registry"),
         ("image_registry", "ghcr.io/Team"),
+        ("image_registry", "registry:99999/team"),
+        ("image_registry", "registry:/team"),
         ("k8s_namespace", "Team_NS"),
         ("k8s_namespace", "n" * 64),
         ("example_apps", "maybe"),
@@ -68,7 +85,7 @@ def test_valid_answers_pass():
 )
 def test_bad_answer_names_key_value_and_rule(key, value):
     with pytest.raises(pre_gen.InvalidAnswer) as raised:
-        pre_gen.validate(VALID | {key: value})
+        validate(VALID | {key: value})
     message = str(raised.value)
     assert f"'{key}'" in message and repr(value) in message and "(" in message
 
@@ -79,18 +96,32 @@ def test_bad_answer_names_key_value_and_rule(key, value):
         ("image_registry", "localhost:5000"),
         ("image_registry", "registry.example.com:5000/team/images"),
         ("deployment_bucket", "s3://a.b-c/x/y_z"),
+        ("image_registry", "registry:5000/team"),
+        ("image_registry", "registry.example.com"),
+        ("owner", "DataTeam"),
+        ("owner", "data.team"),
+        ("owner", "Data_Team-2"),
         ("aws_region", "us-gov-west-1"),
+        ("aws_region", "cn-north-1"),
+        ("aws_region", "cn-northwest-1"),
+        ("aws_region", "eusc-de-east-1"),
+        ("aws_region", "us-isob-east-1"),
+        ("aws_region", "us-iso-east-1"),
+        ("aws_region", "eu-isoe-west-1"),
+        ("aws_region", "ap-southeast-7"),
+        ("aws_region", "mx-central-1"),
+        ("project_name", "  Padded name "),
         ("project_name", 'Données d\'équipe "quoted" \'\'\' \\ """'),
     ],
 )
 def test_unusual_but_valid_answers_pass(key, value):
-    pre_gen.validate(VALID | {key: value})
+    validate(VALID | {key: value})
 
 
 def test_mwaa_needs_dags_in_s3():
     with pytest.raises(pre_gen.InvalidAnswer, match=r"'dags_target'.*MWAA reads DAGs only from S3"):
-        pre_gen.validate(VALID | {"airflow_api": "mwaa", "dags_target": "none"})
-    pre_gen.validate(VALID | {"airflow_api": "mwaa", "dags_target": "s3"})
+        validate(VALID | {"airflow_api": "mwaa", "dags_target": "none"})
+    validate(VALID | {"airflow_api": "mwaa", "dags_target": "s3"})
 
 
 def test_missing_answer_is_named():

@@ -27,6 +27,11 @@ BAD_ANSWERS = [
     ("project_name", 'x"""; import os; os.system("touch PWNED"); """', None),
     ("package", 'x"""\nimport os\n"""', "Python identifier"),
     ("owner", "team-", "Kubernetes label"),
+    ("project_name", "!!!", "letter or digit"),
+    ("package", "type", "soft keyword"),
+    ("aws_region", "cn-north", "AWS region"),
+    ("owner", " data-team", "whitespace"),
+    ("data_bucket", "s3://bucket-x/../../..", "S3 URI"),
 ]
 
 

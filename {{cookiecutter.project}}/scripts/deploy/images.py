@@ -17,7 +17,8 @@ import boto3
 from scripts.deploy import DeployError
 from scripts.deploy.layout import REPO, ContainerJob, Environment, container_jobs
 
-ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+# <account>.dkr.ecr.<region>.<the partition's domain>: amazonaws.com, amazonaws.com.cn, ...
+ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+$")
 
 
 def docker(*args: str, stdin: str | None = None, probe: bool = False) -> bool:

@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 
 from scripts.deploy import DeployError
-from scripts.deploy.images import build_images, push_images
+from scripts.deploy.images import ECR_HOST, build_images, push_images
 from tests.deploy.support import REGISTRY, RELEASE
 
 TRAIN = f"{REGISTRY}/recommend-train:{RELEASE}"
@@ -55,6 +55,20 @@ def test_push_again_is_a_no_op(tree, fake_docker, aws, environment):
     assert push_images(environment, RELEASE, tree) == [TRAIN, PUBLISH]
     again = [call["args"][0] for call in fake_docker.calls[first:]]
     assert again == ["login", "manifest", "manifest"], "nothing is rebuilt or pushed again"
+
+
+@pytest.mark.parametrize(
+    ("host", "region"),
+    [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+        ("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
+        ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1"),
+    ],
+)
+def test_ecr_registries_are_recognised_in_every_partition(host, region):
+    match = ECR_HOST.match(host)
+    assert match and (match["account"], match["region"]) == ("123456789012", region)
 
 
 def test_other_registries_use_the_existing_login(tree, fake_docker, environment, capsys):
