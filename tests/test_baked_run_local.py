@@ -155,14 +155,25 @@ def test_a_broken_spark_script_fails_its_step_and_still_tears_down(repo):
         ([], "run-local: missing app: make run-local app=<app> [date=YYYY-MM-DD] (apps: "),
         (["app=nope"], "run-local: app='nope': no such app in dags/data_pipelines/apps/"),
         (["app=k8s_example", "date=2026-02-30"], "run-local: date='2026-02-30': not a day"),
+        (
+            ["app=k8s_example", "date=2020-01-01"],
+            "run-local: date=2020-01-01: before the start date of data_pipelines.k8s_example",
+        ),
+        (["app=`touch PWNED`"], "run-local: app='`touch PWNED`': no such app"),
+        (
+            ["app=k8s_example", "date=$$(touch PWNED)"],
+            "run-local: date='$(touch PWNED)': not a day",
+        ),
     ],
-    ids=["no app", "unknown app", "impossible date"],
+    ids=["no app", "unknown app", "impossible date", "before start", "backticks", "substitution"],
 )
 def test_bad_input_is_one_line(repo, arguments, error):
     result = run_local(repo, *arguments, check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2, result.stderr
     [line] = errors(result.stderr)
     assert line.startswith(error), line
+    assert "Traceback" not in result.stderr
+    assert not (repo / "PWNED").exists(), "a value was run by the shell"
 
 
 def test_make_help_lists_run_local(repo):

@@ -1,4 +1,5 @@
-"""The non-default deploy answers pass the baked repository's own gate too."""
+"""Unusual answers pass the baked repository's own gate too: a China-region bake (partition
+aws-cn) with a short package that sorts after `scripts` and `tests`. (MWAA: tests/test_new_app.py.)"""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from conftest import bake, commit_all, run
 pytestmark = pytest.mark.gate
 
 
-def test_mwaa_bake_passes_make_test(tmp_path):
-    repo = bake(tmp_path, airflow_api="mwaa")
+def test_china_region_and_late_alphabet_package_pass_make_test(tmp_path):
+    repo = bake(tmp_path, project_name="Zeta", aws_region="cn-north-1")
+    assert (repo / "dags/zeta").is_dir()
     commit_all(repo)
     run(["make", "test"], repo)
     usage = run(["make", "rollback"], repo, check=False)

@@ -1,5 +1,6 @@
-"""make new-app in a baked repository: each pattern passes the gate; bad input writes nothing;
-and the gate catches what teams break most often, naming the offending file."""
+"""make new-app in a baked repository (MWAA, no examples): each pattern passes the gate; bad input
+writes nothing and never reaches the shell; the gate catches what teams break most often, naming
+the offending file."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ LONGEST = "a" * (63 - len(PACKAGE) - 1)
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """A bake without examples, committed: new apps are the only apps."""
-    repo = bake(tmp_path_factory.mktemp("new-app"), example_apps="no")
+    repo = bake(tmp_path_factory.mktemp("new-app"), example_apps="no", airflow_api="mwaa")
     commit_all(repo)
     return repo
 
@@ -33,6 +34,10 @@ def repo(tmp_path_factory) -> Path:
         (["name=1orders", "pattern=spark"], "must be a Python identifier"),
         (["name=class", "pattern=k8s"], "not a keyword"),
         ([f"name={LONGEST}b", "pattern=k8s"], f"at most {len(LONGEST)} for the name"),
+        (["name=app_", "pattern=k8s"], "words joined by single '_'"),
+        (["name=a___b", "pattern=hybrid"], "words joined by single '_'"),
+        (["name=`touch PWNED`", "pattern=k8s"], "name='`touch PWNED`'"),
+        (["name=x", "pattern=$$(touch PWNED)"], "pattern='$(touch PWNED)'"),
     ],
 )
 def test_bad_input_is_rejected_and_writes_nothing(repo, arguments, message):
@@ -40,13 +45,16 @@ def test_bad_input_is_rejected_and_writes_nothing(repo, arguments, message):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("new-app: ")]
     assert len(errors) == 1 and message in errors[0], result.stderr
-    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+    assert run(["git", "status", "--porcelain"], repo).stdout == "", "files written or run"
 
 
 def test_each_pattern_passes_the_gate(repo):
     for name, pattern in (("orders", "spark"), ("scoring", "k8s"), (LONGEST, "hybrid")):
         out = run(["make", "new-app", f"name={name}", f"pattern={pattern}"], repo).stdout
         assert f"dags/{PACKAGE}/apps/{name}/{name}_dag.py" in out
+        assert f'Staged in git. Next: make test, then git commit -m "Add app {name}"' in out
+    status = run(["git", "status", "--porcelain"], repo).stdout.splitlines()
+    assert status and all(line.startswith("A  ") for line in status), status
     assert (repo / "jobs/orders/spark/daily_event_counts.py").exists()
     assert (repo / "jobs/scoring/score/Dockerfile").exists()
     assert (repo / f"jobs/{LONGEST}/spark/preprocess.py").exists()
@@ -56,6 +64,8 @@ def test_each_pattern_passes_the_gate(repo):
     assert existing.returncode != 0 and "already exists" in existing.stderr
     commit_all(repo)
     run(["make", "test"], repo)
+    hostile = run(["make", "test-dags", "ARGS=-k `touch PWNED` -x"], repo, check=False)
+    assert hostile.returncode != 0 and not (repo / "PWNED").exists()
 
 
 BREAKAGES = {

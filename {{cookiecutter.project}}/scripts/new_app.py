@@ -12,6 +12,7 @@ import json
 import keyword
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +22,9 @@ from cookiecutter.main import cookiecutter
 REPO = Path(__file__).resolve().parent.parent
 SCAFFOLD = REPO / ".scaffold"
 PATTERNS = ("spark", "k8s", "hybrid")
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Words of lowercase letters and digits joined by single '_': a folder, a Python name, part of the
+# DAG id and of image names (`<app>-<job>`, where '_' may not end a word or run three long).
+NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # Kubernetes label values (the DAG id `<package>.<app>` is one) hold at most 63 characters.
 MAX_LABEL = 63
 
@@ -43,8 +46,8 @@ def check(name: str | None, pattern: str | None, package: str) -> None:
         raise BadInput(f"pattern={pattern!r}: must be one of {', '.join(PATTERNS)}")
     if not NAME.match(name) or keyword.iskeyword(name):
         raise BadInput(
-            f"name={name!r}: must be a Python identifier of lowercase letters, digits and '_', "
-            "starting with a letter, and not a keyword"
+            f"name={name!r}: must be a Python identifier of lowercase letters and digits in words "
+            "joined by single '_', starting with a letter, and not a keyword"
         )
     if len(f"{package}.{name}") > MAX_LABEL:
         raise BadInput(
@@ -78,6 +81,22 @@ def install(rendered: Path) -> list[Path]:
     return targets
 
 
+def stage(paths: list[Path]) -> bool:
+    """`git add` the new files, as the bake does: pre-commit and `make lint` see git's files only.
+
+    Returns False (nothing staged) outside a git work tree.
+    """
+    probe = ["git", "rev-parse", "--is-inside-work-tree"]
+    try:
+        inside = subprocess.run(probe, cwd=REPO, capture_output=True, text=True).stdout
+    except OSError:
+        return False
+    if inside.strip() != "true":
+        return False
+    subprocess.run(["git", "add", "--", *map(str, paths)], cwd=REPO, check=True)
+    return True
+
+
 def create_app(name: str | None, pattern: str | None, answers: dict) -> list[Path]:
     """Check, render and install one app; returns the files written."""
     check(name, pattern, answers["package"])
@@ -98,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"new-app: created {args.pattern} app {args.name!r}:")
     for path in created:
         print(f"  {path.relative_to(REPO)}")
-    print("Next: make test")
+    if stage(created):
+        print(f'Staged in git. Next: make test, then git commit -m "Add app {args.name}"')
+    else:
+        print("Next: git add the files above (make lint checks git's files only), make test")
     return 0
 
 

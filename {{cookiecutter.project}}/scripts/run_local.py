@@ -201,6 +201,15 @@ def load_dag(dag_file: Path) -> DAG:
     return bag.dags[dag_id]
 
 
+def check_schedule(dag: DAG, day: date) -> None:
+    """Airflow runs a DAG only between its start and end dates: say so before trying."""
+    start, end = dag.start_date, dag.end_date
+    if start and day < start.date():
+        raise BadInput(f"date={day}: before the start date of {dag.dag_id}, {start.date()}")
+    if end and day > end.date():
+        raise BadInput(f"date={day}: after the end date of {dag.dag_id}, {end.date()}")
+
+
 def has_spark_steps(dag: DAG) -> bool:
     from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
 
@@ -355,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         day = check_day(args.date or default_day(args.app))
         use_local_airflow(dag_file.parent)
         dag = load_dag(dag_file)
+        check_schedule(dag, day)
         check_prerequisites(needs_spark=has_spark_steps(dag))
     except BadInput as error:
         print(f"run-local: {error}", file=sys.stderr)

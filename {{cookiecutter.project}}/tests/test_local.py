@@ -78,6 +78,17 @@ def test_arguments_get_every_s3_location_mapped_and_nothing_else(argument, expec
     assert localize(argument, ROOT) == expected
 
 
+@pytest.mark.parametrize(
+    "uri", ["s3://bucket/../../etc", "s3://bucket/a/./b", "s3://../x", "a=s3://b/..,s3://c"]
+)
+def test_no_s3_location_leads_out_of_the_local_data_folder(uri):
+    with pytest.raises(ValueError, match="not a plain S3 location"):
+        localize(uri, ROOT)
+    if uri.startswith("s3://"):
+        with pytest.raises(ValueError, match="not a plain S3 location"):
+            local_path(uri, ROOT)
+
+
 # --- spark-submit ---------------------------------------------------------------------------
 
 
