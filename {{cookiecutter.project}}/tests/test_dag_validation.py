@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM
 
+from scripts.deploy.layout import script_key, spark_scripts
 from tests.conftest import APPS_DIR, PACKAGE_DIR, REPO
 
 DAG_FILES = sorted(APPS_DIR.glob("*/*_dag.py"))
@@ -174,3 +176,43 @@ def test_no_database_access_while_parsing(tmp_path):
     errors = "\n\n".join(f"{path}:\n{trace}" for path, trace in parsed["errors"].items())
     assert not parsed["errors"], f"DAG files touch the metadata database at parse time:\n{errors}"
     assert parsed["dags"] == len(DAG_FILES)
+
+
+# --- the repository layout: apps, DAG files, jobs and deployed scripts agree ----------------------
+
+APP_DIRS = sorted(p for p in APPS_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+JOB_DIRS = sorted(path for path in (REPO / "jobs").iterdir() if path.is_dir())
+JOB_CONFIGS = sorted(APPS_DIR.glob("*/job_configs/*.json"))
+# `<deployment bucket>/<release>/<key>`: where scripts/deploy/artifacts.py uploads each script.
+{% raw %}DEPLOYED_SCRIPT = re.compile(r"^\{\{ *config\.DEPLOYMENT_BUCKET *\}\}/[^/]+/(?P<key>.+)$"){% endraw %}
+
+
+@pytest.mark.parametrize("app_dir", APP_DIRS, ids=lambda path: path.name)
+def test_each_app_folder_holds_its_own_dag_file(app_dir):
+    dag_files = sorted(path.name for path in app_dir.glob("*_dag.py"))
+    assert dag_files == [f"{app_dir.name}_dag.py"], (
+        f"{app_dir}: an app folder holds exactly one DAG file, {app_dir.name}_dag.py "
+        f"(found {dag_files}); the folder name is the app's name and its DAG id"
+    )
+
+
+@pytest.mark.parametrize("job_dir", JOB_DIRS, ids=lambda path: path.name)
+def test_each_job_folder_belongs_to_an_app(job_dir):
+    assert (APPS_DIR / job_dir.name).is_dir(), (
+        f"{job_dir}: no app dags/{PACKAGE}/apps/{job_dir.name}/ runs these jobs "
+        "(was the app renamed? rename both folders)"
+    )
+
+
+@pytest.mark.parametrize(
+    "config_file", JOB_CONFIGS, ids=lambda path: path.relative_to(APPS_DIR).as_posix()
+)
+def test_script_path_is_a_deployed_script_of_the_app(config_file):
+    app = config_file.parent.parent.name
+    scripts = sorted(script_key(path) for path in spark_scripts(REPO) if path.parts[-3] == app)
+    script_path = json.loads(config_file.read_text()).get("ScriptPath", "")
+    match = DEPLOYED_SCRIPT.match(script_path)
+    assert match and match["key"] in scripts, (
+        f"{config_file}: ScriptPath {script_path!r} must name a script of jobs/{app}/spark/ as "
+        f"deployed: <deployment bucket>/<release>/<one of {scripts}>"
+    )

@@ -14,7 +14,14 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from scripts.deploy import DeployError
-from scripts.deploy.layout import REPO, Environment, container_jobs, spark_scripts, split_s3_uri
+from scripts.deploy.layout import (
+    REPO,
+    Environment,
+    container_jobs,
+    script_key,
+    spark_scripts,
+    split_s3_uri,
+)
 
 MANIFEST = "release.json"
 
@@ -27,9 +34,7 @@ def release_prefix(environment: Environment, release: str) -> tuple[str, str]:
 def upload_release(environment: Environment, release: str, s3, root: Path = REPO) -> list[str]:
     """Upload every Spark script, then the manifest; returns the uploaded keys."""
     bucket, prefix = release_prefix(environment, release)
-    scripts = {
-        f"{script.parent.parent.name}/{script.name}": script for script in spark_scripts(root)
-    }
+    scripts = {script_key(script): script for script in spark_scripts(root)}
     for name, script in scripts.items():
         s3.upload_file(str(script), bucket, prefix + name)
         print(f"s3://{bucket}/{prefix}{name}")

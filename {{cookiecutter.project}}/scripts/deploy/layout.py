@@ -81,6 +81,11 @@ def spark_scripts(root: Path = REPO) -> list[Path]:
     )
 
 
+def script_key(script: Path) -> str:
+    """Where a Spark script lands under its release's prefix: `<app>/<script>.py`."""
+    return f"{script.parent.parent.name}/{script.name}"
+
+
 def check_release(release: str) -> str:
     if not RELEASE.match(release):
         raise DeployError(f"release must be a full 40-character commit SHA, got {release!r}")
