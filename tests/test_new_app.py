@@ -120,6 +120,11 @@ def test_gate_names_what_is_broken(repo):
         (apps / name / f"{name}_dag.py").write_text(textwrap.dedent(source))
     config = apps / "orders" / "job_configs" / "daily_event_counts.json"
     config.write_text(config.read_text().replace('"ScriptPath"', '"ScriptPaht"'))
+    script_path = apps / LONGEST / "job_configs" / "preprocess.json"
+    script_path.write_text(script_path.read_text().replace("/preprocess.py", "/prepare.py"))
+    arguments = apps / LONGEST / "job_configs" / "postprocess.json"
+    arguments.write_text(arguments.read_text().replace('"--date"', '"--day"'))
+    (apps / "scoring").rename(apps / "scorer")  # renamed app folder, jobs/scoring left behind
     try:
         result = run(["make", "test-dags"], repo, check=False)
     finally:
@@ -130,6 +135,12 @@ def test_gate_names_what_is_broken(repo):
     for name in BREAKAGES:
         assert f"apps/{name}/{name}_dag.py" in output, f"{name} not named"
     assert "job_configs/daily_event_counts.json" in output
+    assert f"apps/{LONGEST}/job_configs/preprocess.json: ScriptPath" in output
+    assert f"must name a script of jobs/{LONGEST}/spark/" in output
+    assert f"task postprocess runs jobs/{LONGEST}/spark/postprocess.py with" in output
+    assert "argument parser refuses: the following arguments are required: --date" in output
+    assert "apps/scorer: an app folder holds exactly one DAG file, scorer_dag.py" in output
+    assert "jobs/scoring: no app dags/data_pipelines/apps/scoring/ runs these jobs" in output
     assert "'ScriptPath' is a required property" in output
     assert "set cpu and memory limits" in output
     assert "must be tagged {{ var.value.data_pipelines_docker_tag }}" in output

@@ -5,6 +5,7 @@ Each policy is its own test, run per DAG file, so a failure names the file and t
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import os
@@ -216,3 +217,61 @@ def test_script_path_is_a_deployed_script_of_the_app(config_file):
         f"{config_file}: ScriptPath {script_path!r} must name a script of jobs/{app}/spark/ as "
         f"deployed: <deployment bucket>/<release>/<one of {scripts}>"
     )
+
+
+class ArgumentError(ValueError):
+    """What argparse would print before exiting."""
+
+
+class ScriptArguments(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ArgumentError(message)
+
+
+def script_parser(script: Path) -> ScriptArguments | None:
+    """The script's argument parser, rebuilt from its literal add_argument calls (never imported:
+    Spark scripts need Spark); None when a call is not literal enough to rebuild."""
+    parser = ScriptArguments(add_help=False)
+    for node in ast.walk(ast.parse(script.read_text(), str(script))):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument"):
+            continue
+        try:
+            names = [ast.literal_eval(arg) for arg in node.args]
+            options = {
+                keyword.arg: ast.literal_eval(keyword.value)
+                for keyword in node.keywords
+                if keyword.arg in ("required", "action", "nargs", "choices", "dest")
+            }
+        except ValueError:
+            return None
+        parser.add_argument(*names, **options)
+    return parser
+
+
+def spark_steps(dag):
+    """(task, script, arguments) of every spark-submit step the DAG submits to EMR."""
+    for task in dag.tasks:
+        for step in getattr(task, "steps", None) or []:
+            if not isinstance(step, dict):
+                continue
+            args = [str(arg) for arg in step.get("HadoopJarStep", {}).get("Args", [])]
+            scripts = [index for index, arg in enumerate(args) if DEPLOYED_SCRIPT.match(arg)]
+            if args[:1] == ["spark-submit"] and scripts:
+                app, name = DEPLOYED_SCRIPT.match(args[scripts[0]])["key"].split("/", 1)
+                yield task, REPO / "jobs" / app / "spark" / name, args[scripts[0] + 1 :]
+
+
+@by_file
+def test_spark_steps_pass_arguments_their_script_accepts(dagbag, dag_file):
+    for dag in dags_in(dagbag, dag_file):
+        for task, script, arguments in spark_steps(dag):
+            parser = script_parser(script) if script.is_file() else None
+            if parser is None:
+                continue
+            try:
+                parser.parse_args(arguments)
+            except ArgumentError as error:
+                raise AssertionError(
+                    f"{dag_file}: task {task.task_id} runs {script.relative_to(REPO)} with "
+                    f"{arguments}, which its argument parser refuses: {error}"
+                ) from None
