@@ -1,5 +1,6 @@
 """Unusual answers pass the baked repository's own gate too: a China-region bake (partition
-aws-cn) with a short package that sorts after `scripts` and `tests`. (MWAA: tests/test_new_app.py.)"""
+aws-cn) with a short package that sorts after `scripts` and `tests` and an owner that is a label
+value but no slug. (MWAA: tests/test_new_app.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ pytestmark = pytest.mark.gate
 
 
 def test_china_region_and_late_alphabet_package_pass_make_test(tmp_path):
-    repo = bake(tmp_path, project_name="Zeta", aws_region="cn-north-1")
+    repo = bake(tmp_path, project_name="Zeta", aws_region="cn-north-1", owner="Data.Team")
     assert (repo / "dags/zeta").is_dir()
     commit_all(repo)
     run(["make", "test"], repo)

@@ -62,3 +62,17 @@ def test_generated_code_passes_ruff_for_any_name(tmp_path, answers):
     assert formatted.returncode == 0, formatted.stdout
     title = (repo / "README.md").read_text().splitlines()[0]
     assert title == title.strip(), "trailing whitespace fails the baked lint"
+
+
+@pytest.mark.parametrize("package", ["a", "z" * 32])
+def test_new_apps_pass_ruff_for_any_app_name(tmp_path, package):
+    repo = bake(tmp_path, package=package, project=package.replace("_", "-"), example_apps="no")
+    longest = 63 - len(package) - 1  # the DAG id `<package>.<app>` is a label value
+    for pattern, letter in (("spark", "a"), ("k8s", "m"), ("hybrid", "z")):
+        for name in (letter, letter * longest):
+            command = [sys.executable, "scripts/new_app.py", "--name", name, "--pattern", pattern]
+            subprocess.run(command, cwd=repo, check=True, capture_output=True)
+    check = ruff("check", "--output-format", "concise", ".", cwd=repo)
+    assert check.returncode == 0, check.stdout
+    formatted = ruff("format", "--check", ".", cwd=repo)
+    assert formatted.returncode == 0, formatted.stdout

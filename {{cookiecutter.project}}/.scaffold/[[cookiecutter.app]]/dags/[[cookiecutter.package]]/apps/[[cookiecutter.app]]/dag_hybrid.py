@@ -2,7 +2,8 @@
 
 create cluster -> preprocess (Spark) -> score (container) -> postprocess (Spark) -> terminate.
 Each task writes to its own data path and is told where its predecessor wrote.
-Business code: both Spark steps in jobs/[[ cookiecutter.app ]]/spark/,
+Business code: both Spark steps in
+jobs/[[ cookiecutter.app ]]/spark/,
 the container job in jobs/[[ cookiecutter.app ]]/score/.
 """
 
@@ -25,7 +26,10 @@ with DAG(
     user_defined_macros=macros(),
     doc_md=__doc__,
 ) as dag:
-    cluster = Cluster(dag=dag, cluster_name="[[ cookiecutter.app ]]")
+    cluster = Cluster(
+        dag=dag,
+        cluster_name="[[ cookiecutter.app ]]",
+    )
     _, preprocessed = cluster.add_step(
         job_config_file="preprocess.json",
         job_params={"output_path": data_path("preprocess")},

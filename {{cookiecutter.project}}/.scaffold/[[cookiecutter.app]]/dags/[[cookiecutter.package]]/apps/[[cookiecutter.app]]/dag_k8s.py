@@ -1,6 +1,7 @@
 """K8s only: score every customer from the day's orders, in one container job.
 
-The job's code and Dockerfile live in jobs/[[ cookiecutter.app ]]/score/;
+The job's code and Dockerfile live in
+jobs/[[ cookiecutter.app ]]/score/;
 its image is `[[ cookiecutter.app ]]-score`.
 """
 

@@ -23,7 +23,10 @@ with DAG(
     user_defined_macros=macros(),
     doc_md=__doc__,
 ) as dag:
-    cluster = Cluster(dag=dag, cluster_name="[[ cookiecutter.app ]]")
+    cluster = Cluster(
+        dag=dag,
+        cluster_name="[[ cookiecutter.app ]]",
+    )
     cluster.add_step(
         job_config_file="daily_event_counts.json",
         # The step's results go where the convention says: the next task can find them.
