@@ -164,3 +164,9 @@ def test_template_source_records_local_path_and_commit():
     )
     assert Path(template) == TEMPLATE
     assert commit is None or len(commit) == 40
+
+
+def test_template_source_under_cruft_is_crufts_own():
+    """cruft renders with `_template` and `_commit` and without cookiecutter's `_repo_dir`."""
+    answers = {"_template": "https://example.com/t.git", "_commit": "a" * 40}
+    assert post_gen.template_source(answers) == ("https://example.com/t.git", "a" * 40)
