@@ -281,8 +281,23 @@ def test_cluster_request_adds_name_team_tags_and_keep_alive(app):
         "team": settings.TEAM,
         "x": "y",
         "airflow_dag_id": "team.my_app",
+        "airflow_run_id": "{{ run_id }}",
         "airflow_cluster": "my_cluster",
     }
+
+
+def test_a_config_without_an_idle_timeout_gets_the_environments(app):
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    assert cluster.create_task.job_flow_overrides["AutoTerminationPolicy"] == {
+        "IdleTimeout": settings.load_settings().EMR_IDLE_TIMEOUT_SECONDS
+    }
+
+
+def test_a_configured_idle_timeout_wins(app):
+    config = CLUSTER_CONFIG | {"AutoTerminationPolicy": {"IdleTimeout": 120}}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    assert cluster.create_task.job_flow_overrides["AutoTerminationPolicy"] == {"IdleTimeout": 120}
 
 
 @pytest.mark.parametrize("env", settings.environments())
