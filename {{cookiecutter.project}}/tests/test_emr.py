@@ -1,6 +1,7 @@
 """The EMR flow builder: job config -> spark-submit, and the shape of the flow it builds."""
 
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 
 import boto3
@@ -15,6 +16,7 @@ from moto.emr.models import emr_backends
 
 from {{ cookiecutter.package }} import settings
 from {{ cookiecutter.package }}.configs import ConfigError
+from {{ cookiecutter.package }}.defaults import CLUSTER_DAG_MAX_ACTIVE_RUNS, DAGRUN_TIMEOUT, EMR_POOL
 from {{ cookiecutter.package }}.emr import (
     Cluster,
     ClusterReadySensor,
@@ -284,6 +286,20 @@ def test_cluster_request_adds_name_team_tags_and_keep_alive(app):
         "airflow_run_id": "{{ run_id }}",
         "airflow_cluster": "my_cluster",
     }
+
+
+def test_a_cluster_dag_runs_one_at_a_time_within_the_team_limits(app):
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    cluster.add_step(job_config_file="my_job.json")
+    assert cluster.dag.max_active_runs == CLUSTER_DAG_MAX_ACTIVE_RUNS
+    assert cluster.dag.dagrun_timeout == DAGRUN_TIMEOUT
+    assert cluster.create_task.pool == EMR_POOL
+
+
+def test_a_dag_keeps_the_limits_it_chose(app):
+    dag = app.dag(max_active_runs=3, dagrun_timeout=timedelta(hours=2))
+    Cluster(dag=dag, cluster_name="my_cluster")
+    assert (dag.max_active_runs, dag.dagrun_timeout) == (3, timedelta(hours=2))
 
 
 def test_a_config_without_an_idle_timeout_gets_the_environments(app):

@@ -39,7 +39,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
-from {{ cookiecutter.package }}.defaults import ensure_macros
+from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.settings import TEAM, load_settings
 {% raw %}
 if TYPE_CHECKING:
@@ -260,6 +260,7 @@ class Cluster:
         self.steps: list[tuple[BaseOperator, BaseOperator]] = []
         self._built = False
         ensure_macros(dag)
+        ensure_cost_limits(dag, creates_clusters=True)
 
         settings = load_settings()
         self.operators = operators(settings.RUNTIME)
@@ -280,6 +281,7 @@ class Cluster:
                 dag=dag,
                 job_flow_overrides=self._job_flow(config),
                 run_tags=self.run_tags,
+                pool=EMR_POOL,
                 emr_conn_id=None,
                 wait_for_completion=False,
                 deferrable=False,
@@ -327,6 +329,7 @@ class Cluster:
             "poke_interval": poll.total_seconds(),
             "max_attempts": attempts,
             "timeout": max_wait.total_seconds(),
+            "execution_timeout": max_wait,
         }
 
     def add_step(
