@@ -145,7 +145,8 @@ def idle_stretches(dag, create) -> list[tuple[str, list]]:
     """Per step of the cluster, the other tasks that may run after the cluster last had work
     (ready, or the previous step done) and before the step is added."""
     own = {t.task_id: t for t in dag.tasks if cluster_task(t, create)}
-    done = {tid for tid, t in own.items() if isinstance(t, (emr.ClusterReadySensor, emr.StepSensor))}
+    waits = (emr.ClusterReadySensor, emr.StepSensor)
+    done = {task_id for task_id, task in own.items() if isinstance(task, waits)}
     stretches = []
     for add in (t for t in own.values() if isinstance(t, emr.AddStep)):
         before = add.get_flat_relative_ids(upstream=True)

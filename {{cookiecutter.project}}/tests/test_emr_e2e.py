@@ -8,26 +8,20 @@ Every test ends with no cluster up in moto: no path leaves one behind.
 """
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
-import boto3
 import pendulum
 import pytest
-from moto import mock_aws
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.operators import emr as provider_emr
 from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM, load_settings
+from tests.conftest import RELEASE, assert_no_cluster_up
 {% raw %}
 APP = "emr_e2e"
-RELEASE = "0123abcd"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 31, tz="UTC")
 
 DAG_FILE = '''
@@ -104,20 +98,6 @@ CLUSTER = {
 }
 
 
-@pytest.fixture(scope="session")
-def dags_folder() -> Path:
-    """A migrated throwaway Airflow metadata DB (dag.test() needs one), and its DAGs folder."""
-    home = os.environ.get("AIRFLOW_HOME")
-    if not home:
-        pytest.fail("set AIRFLOW_HOME to a throwaway folder (tox -e dags does)")
-    env = os.environ | {"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
-    subprocess.run(migrate, env=env, check=True, capture_output=True)
-    from airflow.configuration import conf
-
-    return Path(conf.get("core", "dags_folder"))
-
-
 @pytest.fixture
 def dag(dags_folder, monkeypatch):
     """The e2e app, written into the DAGs folder and parsed as the DAG processor does."""
@@ -139,19 +119,6 @@ def dag(dags_folder, monkeypatch):
     bag = DagBag(dag_folder=str(app), safe_mode=False)
     assert not bag.import_errors, bag.import_errors
     return bag.get_dag(f"{PACKAGE}.{APP}")
-
-
-@pytest.fixture
-def emr_client(monkeypatch):
-    """moto's EMR, with Airflow's AWS connection and the release Variable the deploy sets."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{load_settings().AWS_CONN_ID.upper()}", '{"conn_type": "aws"}'
-    )
-    monkeypatch.setenv(f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}", RELEASE)
-    with mock_aws():
-        yield boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 
 @pytest.fixture
@@ -205,11 +172,6 @@ def fails_once(monkeypatch):
 def the_cluster(client) -> dict:
     [summary] = client.list_clusters()["Clusters"]
     return client.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-
-
-def assert_no_cluster_up(client) -> None:
-    up = client.list_clusters(ClusterStates=list(emr.ACTIVE_CLUSTER_STATES))["Clusters"]
-    assert up == [], f"clusters left up: {[(c['Id'], c['Status']['State']) for c in up]}"
 
 
 def task_states(run) -> dict[str, str]:

@@ -199,9 +199,8 @@ class AddStep(EmrAddStepsOperator):
         found = [by_name.get(step["Name"]) for step in self.steps]
         if all(found):
             for step in found:
-                self.log.info(
-                    "Step %s (%s) already submitted: %s", step["Name"], step["Id"], step["Status"]["State"]
-                )
+                state = step["Status"]["State"]
+                self.log.info("Step %s (%s) already submitted: %s", step["Name"], step["Id"], state)
             return [step["Id"] for step in found]
         return super().execute(context)
 

@@ -74,8 +74,9 @@ def container_job(
     `memory` and `cpu` are the container's limits and, unless `memory_request`/`cpu_request`
     say otherwise, its requests. `timeout` (default: the environment's K8S_JOB_TIMEOUT_SECONDS)
     is both the task's execution_timeout and the pod's activeDeadlineSeconds, so a hung job is
-    stopped by Kubernetes even if Airflow loses track of it. Any other keyword goes to the operator and wins over the
-    defaults (`namespace=`, `config_file=`, `on_finish_action=`, `retries=`, ...);
+    stopped by Kubernetes even if Airflow loses track of it. Any other keyword goes to the
+    operator and wins over the defaults (`namespace=`, `config_file=`, `on_finish_action=`,
+    `retries=`, ...);
     `volumes=` and `volume_mounts=` come in addition to the writable /tmp.
     Call it inside `with DAG(...)` (or pass `dag=`).
     """
