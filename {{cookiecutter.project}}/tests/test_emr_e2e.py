@@ -178,6 +178,13 @@ def task_states(run) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 
+def succeeds_with_a_second_try_of(dag, task_id: str) -> None:
+    run = dag.test(logical_date=LOGICAL_DATE)
+    assert run.state == "success", task_states(run)
+    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
+    assert ti.try_number == 2, f"{task_id} ran {ti.try_number} times"
+
+
 def test_success_creates_the_configured_cluster_runs_the_step_and_terminates(
     dag, emr_client, steps_end
 ):
@@ -288,11 +295,8 @@ def test_retried_create_task_adopts_the_cluster_of_its_first_try(
     # RunJobFlow went through, then the provider's DescribeCluster for the log link failed.
     fails_once(provider_emr, "get_log_uri")
     steps_end("COMPLETED")
-    run = dag.test(logical_date=LOGICAL_DATE)
+    succeeds_with_a_second_try_of(dag, "create_cluster_e2e")
 
-    assert run.state == "success", task_states(run)
-    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "create_cluster_e2e"]
-    assert ti.try_number == 2
     cluster = the_cluster(emr_client)  # exactly one cluster
     assert {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["airflow_try_number"] == "1"
     assert cluster["Status"]["State"] == "TERMINATED"
@@ -304,11 +308,8 @@ def test_retried_add_step_task_does_not_submit_the_step_again(
 ):
     fails_once(EmrHook, "add_job_flow_steps")
     steps_end("COMPLETED")
-    run = dag.test(logical_date=LOGICAL_DATE)
+    succeeds_with_a_second_try_of(dag, "count")
 
-    assert run.state == "success", task_states(run)
-    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "count"]
-    assert ti.try_number == 2
     [step] = emr_client.list_steps(ClusterId=the_cluster(emr_client)["Id"])["Steps"]
     assert step["Name"] == "count"
     assert_no_cluster_up(emr_client)
