@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from {{ cookiecutter.package }}.defaults import EMR_POOL
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
 from {{ cookiecutter.package }}.settings import (
@@ -290,13 +291,16 @@ class Progress:
 
 
 def run_dag(dag: DAG, day: date, log_file: Path) -> tuple[DagRun, Progress]:
-    """`dag.test()` for `day` on a migrated throwaway database."""
+    """`dag.test()` for `day` on a migrated throwaway database, with the team's EMR pool."""
     import pendulum
 
     with output_to(log_file) as terminal:
+        from airflow.models.pool import Pool
         from airflow.utils import db
 
         db.upgradedb()
+        slots = load_settings().EMR_MAX_CLUSTERS
+        Pool.create_or_update_pool(EMR_POOL, slots, "EMR clusters started at once", False)
         progress = Progress(terminal, log_file)
         progress.watch(dag)
         run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC"))

@@ -1,10 +1,19 @@
-"""Shared fixtures: the repository layout and a DB-free DagBag of every app."""
+"""Shared fixtures: the repository layout, a DB-free DagBag of every app, and for runs under
+`dag.test()` a throwaway Airflow database and moto's EMR."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
+
+from {{ cookiecutter.package }}.emr import ACTIVE_CLUSTER_STATES
+from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO / "dags" / "{{ cookiecutter.package }}"
@@ -30,3 +39,39 @@ def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(APPS_DIR), safe_mode=False)
+
+
+# The release the deploy pipeline sets in the Airflow Variable.
+RELEASE = "0123abcd"
+
+
+@pytest.fixture(scope="session")
+def dags_folder() -> Path:
+    """A migrated throwaway Airflow metadata DB (dag.test() needs one), and its DAGs folder."""
+    home = os.environ.get("AIRFLOW_HOME")
+    if not home:
+        pytest.fail("set AIRFLOW_HOME to a throwaway folder (tox -e dags does)")
+    env = os.environ | {"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    from airflow.configuration import conf
+
+    return Path(conf.get("core", "dags_folder"))
+
+
+@pytest.fixture
+def emr_client(monkeypatch):
+    """moto's EMR, with Airflow's AWS connection and the release Variable the deploy sets."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{load_settings().AWS_CONN_ID.upper()}", '{"conn_type": "aws"}'
+    )
+    monkeypatch.setenv(f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}", RELEASE)
+    with mock_aws():
+        yield boto3.client("emr", region_name=load_settings().AWS_REGION)
+
+
+def assert_no_cluster_up(client) -> None:
+    up = client.list_clusters(ClusterStates=list(ACTIVE_CLUSTER_STATES))["Clusters"]
+    assert up == [], f"clusters left up: {[(c['Id'], c['Status']['State']) for c in up]}"

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from airflow.providers.amazon.aws.operators.emr import (
     EmrTerminateJobFlowOperator,
 )
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk import BaseSensorOperator
 
+from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM
 
@@ -109,6 +112,66 @@ def test_every_cluster_is_torn_down(dagbag, dag_file):
                 f"{dag_file}: DAG {dag.dag_id}: cluster task {create.task_id} needs a setup/"
                 "teardown pair with an EmrTerminateJobFlowOperator (use emr.Cluster)"
             )
+
+
+@by_file
+def test_every_task_has_an_execution_timeout(dagbag, dag_file):
+    for dag in dags_in(dagbag, dag_file):
+        for task in dag.tasks:
+            assert task.execution_timeout, (
+                f"{dag_file}: DAG {dag.dag_id}, task {task.task_id}: set execution_timeout "
+                "(DEFAULT_ARGS has the team's)"
+            )
+
+
+@by_file
+def test_clusters_stay_up_between_their_steps(dagbag, dag_file):
+    """EMR ends a cluster idle for its IdleTimeout: the tasks that run while the cluster has no
+    step (between two steps, or between ready and the first) must fit in it."""
+    for dag in dags_in(dagbag, dag_file):
+        for create in (t for t in dag.tasks if isinstance(t, emr.CreateCluster)):
+            cluster = create.run_tags[emr.CLUSTER_TAG]
+            idle_timeout = create.job_flow_overrides["AutoTerminationPolicy"]["IdleTimeout"]
+            for step, stretch in idle_stretches(dag, create):
+                where = f"{dag_file}: DAG {dag.dag_id}, cluster {cluster}, before step {step}"
+                unbounded = [task.task_id for task in stretch if not longest_run(task)]
+                assert not unbounded, f"{where}: set execution_timeout on {', '.join(unbounded)}"
+                idle = sum(longest_run(task).total_seconds() for task in stretch)
+                assert idle <= idle_timeout, (
+                    f"{where}: the cluster may idle {idle:.0f}s while "
+                    f"{', '.join(task.task_id for task in stretch)} run, longer than its idle "
+                    f"timeout {idle_timeout}s: raise AutoTerminationPolicy.IdleTimeout in "
+                    f"cluster_configs/{cluster}.json or lower their execution_timeout/timeout"
+                )
+
+
+def idle_stretches(dag, create) -> list[tuple[str, list]]:
+    """Per step of the cluster, the other tasks that may run after the cluster last had work
+    (ready, or the previous step done) and before the step is added."""
+    own = {t.task_id: t for t in dag.tasks if cluster_task(t, create)}
+    waits = (emr.ClusterReadySensor, emr.StepSensor)
+    done = {task_id for task_id, task in own.items() if isinstance(task, waits)}
+    stretches = []
+    for add in (t for t in own.values() if isinstance(t, emr.AddStep)):
+        before = add.get_flat_relative_ids(upstream=True)
+        settled = set()
+        for task_id in done & before:
+            settled |= {task_id, *dag.get_task(task_id).get_flat_relative_ids(upstream=True)}
+        ids = before - settled - own.keys() - {create.task_id}
+        stretches.append((add.task_id, [dag.get_task(task_id) for task_id in sorted(ids)]))
+    return stretches
+
+
+def cluster_task(task, create) -> bool:
+    return getattr(task, "job_flow_id", None) == emr.cluster_id(create.task_id)
+
+
+def longest_run(task):
+    """How long a task may run: a sensor's timeout (reschedule pokes each have their own
+    execution_timeout), otherwise its execution_timeout."""
+    if isinstance(task, BaseSensorOperator):
+        return timedelta(seconds=task.timeout)
+    return task.execution_timeout
 
 
 @by_file

@@ -1,6 +1,7 @@
 """The EMR flow builder: job config -> spark-submit, and the shape of the flow it builds."""
 
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 
 import boto3
@@ -15,6 +16,11 @@ from moto.emr.models import emr_backends
 
 from {{ cookiecutter.package }} import settings
 from {{ cookiecutter.package }}.configs import ConfigError
+from {{ cookiecutter.package }}.defaults import (
+    CLUSTER_DAG_MAX_ACTIVE_RUNS,
+    DAGRUN_TIMEOUT,
+    EMR_POOL,
+)
 from {{ cookiecutter.package }}.emr import (
     Cluster,
     ClusterReadySensor,
@@ -22,6 +28,7 @@ from {{ cookiecutter.package }}.emr import (
     spark_submit_command,
 )
 
+from tests import test_dag_validation as validation
 from tests.conftest import CLUSTER_CONFIG
 {% raw %}
 # The reference usage: its job config and, for ENV=prod, this bucket and ds, its command line.
@@ -282,8 +289,89 @@ def test_cluster_request_adds_name_team_tags_and_keep_alive(app):
         "team": settings.TEAM,
         "x": "y",
         "airflow_dag_id": "team.my_app",
+        "airflow_run_id": "{{ run_id }}",
         "airflow_cluster": "my_cluster",
     }
+
+
+def test_a_cluster_dag_runs_one_at_a_time_within_the_team_limits(app):
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    cluster.add_step(job_config_file="my_job.json")
+    assert cluster.dag.max_active_runs == CLUSTER_DAG_MAX_ACTIVE_RUNS
+    assert cluster.dag.dagrun_timeout == DAGRUN_TIMEOUT
+    assert cluster.create_task.pool == EMR_POOL
+
+
+def test_a_dag_keeps_the_limits_it_chose(app):
+    dag = app.dag(max_active_runs=3, dagrun_timeout=timedelta(hours=2))
+    Cluster(dag=dag, cluster_name="my_cluster")
+    assert (dag.max_active_runs, dag.dagrun_timeout) == (3, timedelta(hours=2))
+
+
+# A hybrid flow: the cluster idles while the container job runs between its two steps.
+HYBRID_DAG = """
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from {package}.defaults import DEFAULT_ARGS
+from {package}.emr import Cluster
+from {package}.k8s import container_job
+
+with DAG(
+    dag_id="team.my_app",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    default_args=DEFAULT_ARGS,
+) as dag:
+    cluster = Cluster(dag=dag, cluster_name="my_cluster")
+    _, first_done = cluster.add_step(job_config_file="my_job.json")
+    score = container_job(
+        task_id="score", image="my_app-score", memory="1Gi", cpu="1", timeout=timedelta(minutes=30)
+    )
+    second, _ = cluster.add_step(job_config_file="other_job.json")
+    cluster.build_sequential_flow()
+    first_done >> score >> second
+"""
+
+
+@pytest.mark.parametrize(("idle_timeout", "fails"), [(600, True), (1800, False)])
+def test_the_validation_suite_fails_a_cluster_that_idles_out_between_steps(
+    app, idle_timeout, fails
+):
+    from airflow.dag_processing.dagbag import DagBag
+
+    config = CLUSTER_CONFIG | {"AutoTerminationPolicy": {"IdleTimeout": idle_timeout}}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    dag_file = app.dir / "my_app_dag.py"
+    dag_file.write_text(HYBRID_DAG.format(package=settings.PACKAGE))
+    dagbag = DagBag(dag_folder=str(app.dir), safe_mode=False)
+    assert not dagbag.import_errors, dagbag.import_errors
+
+    if not fails:
+        validation.test_clusters_stay_up_between_their_steps(dagbag, dag_file)
+        return
+    with pytest.raises(AssertionError) as failure:
+        validation.test_clusters_stay_up_between_their_steps(dagbag, dag_file)
+    assert (
+        f"DAG team.my_app, cluster my_cluster, before step other_job: the cluster may idle "
+        f"1800s while score run, longer than its idle timeout {idle_timeout}s"
+    ) in str(failure.value)
+
+
+def test_a_config_without_an_idle_timeout_gets_the_environments(app):
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    assert cluster.create_task.job_flow_overrides["AutoTerminationPolicy"] == {
+        "IdleTimeout": settings.load_settings().EMR_IDLE_TIMEOUT_SECONDS
+    }
+
+
+def test_a_configured_idle_timeout_wins(app):
+    config = CLUSTER_CONFIG | {"AutoTerminationPolicy": {"IdleTimeout": 120}}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
+    assert cluster.create_task.job_flow_overrides["AutoTerminationPolicy"] == {"IdleTimeout": 120}
 
 
 @pytest.mark.parametrize("env", settings.environments())

@@ -2,20 +2,19 @@
 
 moto runs the EMR API but never finishes a step by itself: `steps_end` makes each submitted
 step end COMPLETED or FAILED in moto's backend. Deferrable waiting needs a triggerer and does
-not work under moto, so these runs wait by poking.
+not work under moto, so these runs wait by poking. Retries come at once (retry_delay=0).
+
+Every test ends with no cluster up in moto: no path leaves one behind.
 """
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
+from datetime import timedelta
 
-import boto3
 import pendulum
 import pytest
-from moto import mock_aws
+from airflow.providers.amazon.aws.hooks.emr import EmrHook
+from airflow.providers.amazon.aws.operators import emr as provider_emr
 from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
@@ -25,13 +24,16 @@ from {{ cookiecutter.package }}.settings import (
     TEAM,
     load_settings,
 )
+
+from tests.conftest import RELEASE, assert_no_cluster_up
 {% raw %}
 APP = "emr_e2e"
-RELEASE = "0123abcd"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 31, tz="UTC")
 
 DAG_FILE = '''
 """A Spark step with a plugged upstream task; no user_defined_macros, on purpose."""
+
+from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, task
@@ -43,7 +45,7 @@ with DAG(
     dag_id=app_dag_id(__file__),
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    default_args=DEFAULT_ARGS,
+    default_args={{**DEFAULT_ARGS, "retry_delay": timedelta(0)}},
     tags=TAGS,
     params=dict(fail_upstream=False),
 ) as dag:
@@ -102,25 +104,13 @@ CLUSTER = {
 }
 
 
-@pytest.fixture(scope="session")
-def dags_folder() -> Path:
-    """A migrated throwaway Airflow metadata DB (dag.test() needs one), and its DAGs folder."""
-    home = os.environ.get("AIRFLOW_HOME")
-    if not home:
-        pytest.fail("set AIRFLOW_HOME to a throwaway folder (tox -e dags does)")
-    env = os.environ | {"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
-    subprocess.run(migrate, env=env, check=True, capture_output=True)
-    from airflow.configuration import conf
-
-    return Path(conf.get("core", "dags_folder"))
-
-
 @pytest.fixture
 def dag(dags_folder, monkeypatch):
     """The e2e app, written into the DAGs folder and parsed as the DAG processor does."""
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     monkeypatch.setattr(emr, "load_settings", lambda: replace(load_settings(), DEFERRABLE=False))
+    monkeypatch.setattr(emr, "CLUSTER_POLL", timedelta(seconds=1))
+    monkeypatch.setattr(emr, "CLUSTER_MAX_WAIT", timedelta(seconds=3))
     app = dags_folder / APP
     for folder, name, config in (
         ("job_configs", "count", JOB),
@@ -135,19 +125,6 @@ def dag(dags_folder, monkeypatch):
     bag = DagBag(dag_folder=str(app), safe_mode=False)
     assert not bag.import_errors, bag.import_errors
     return bag.get_dag(f"{PACKAGE}.{APP}")
-
-
-@pytest.fixture
-def emr_client(monkeypatch):
-    """moto's EMR, with Airflow's AWS connection and the release Variable the deploy sets."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{load_settings().AWS_CONN_ID.upper()}", '{"conn_type": "aws"}'
-    )
-    monkeypatch.setenv(f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}", RELEASE)
-    with mock_aws():
-        yield boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 
 @pytest.fixture
@@ -178,6 +155,26 @@ def cluster_fails_to_start(monkeypatch):
     monkeypatch.setattr(MotoCluster, "run_bootstrap_actions", bootstrap_fails)
 
 
+@pytest.fixture
+def fails_once(monkeypatch):
+    """Make `owner.name` run for real, then raise, the first time it is called."""
+
+    def patch(owner, name: str) -> None:
+        real = getattr(owner, name)
+        calls = []
+
+        def once(*args, **kwargs):
+            result = real(*args, **kwargs)
+            calls.append(result)
+            if len(calls) == 1:
+                raise ConnectionError(f"{name}: connection lost after the call went through")
+            return result
+
+        monkeypatch.setattr(owner, name, once)
+
+    return patch
+
+
 def the_cluster(client) -> dict:
     [summary] = client.list_clusters()["Clusters"]
     return client.describe_cluster(ClusterId=summary["Id"])["Cluster"]
@@ -185,6 +182,13 @@ def the_cluster(client) -> dict:
 
 def task_states(run) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+def succeeds_with_a_second_try_of(dag, task_id: str) -> None:
+    run = dag.test(logical_date=LOGICAL_DATE)
+    assert run.state == "success", task_states(run)
+    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
+    assert ti.try_number == 2, f"{task_id} ran {ti.try_number} times"
 
 
 def test_success_creates_the_configured_cluster_runs_the_step_and_terminates(
@@ -205,7 +209,9 @@ def test_success_creates_the_configured_cluster_runs_the_step_and_terminates(
         "cost-center": "42",
         "team": TEAM,
         "airflow_dag_id": dag.dag_id,
+        "airflow_run_id": run.run_id,
         "airflow_cluster": "e2e",
+        "airflow_try_number": "1",
     }
     groups = emr_client.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
     assert sorted((g["Name"], g["InstanceType"], g["RequestedInstanceCount"]) for g in groups) == [
@@ -237,6 +243,7 @@ def test_success_creates_the_configured_cluster_runs_the_step_and_terminates(
         "--output_path",
         "s3://out/counts.json",
     ]
+    assert_no_cluster_up(emr_client)
 
 
 def test_failed_step_terminates_the_cluster_and_fails_the_run(dag, emr_client, steps_end):
@@ -248,6 +255,7 @@ def test_failed_step_terminates_the_cluster_and_fails_the_run(dag, emr_client, s
     assert states["wait_for_count"] == "failed"
     assert states["terminate_cluster_e2e"] == "success"
     assert the_cluster(emr_client)["Status"]["State"] == "TERMINATED"
+    assert_no_cluster_up(emr_client)
 
 
 def test_failed_plugged_task_still_terminates_the_cluster(dag, emr_client, steps_end):
@@ -260,6 +268,7 @@ def test_failed_plugged_task_still_terminates_the_cluster(dag, emr_client, steps
     assert states["count"] == states["wait_for_count"] == "upstream_failed"
     assert states["terminate_cluster_e2e"] == "success"
     assert the_cluster(emr_client)["Status"]["State"] == "TERMINATED"
+    assert_no_cluster_up(emr_client)
     assert emr_client.list_steps(ClusterId=the_cluster(emr_client)["Id"])["Steps"] == []
 
 
@@ -271,4 +280,60 @@ def test_cluster_that_fails_to_start_is_still_terminated(dag, emr_client, cluste
     assert states["wait_for_cluster_e2e"] == "failed"
     assert states["count"] == states["wait_for_count"] == "upstream_failed"
     assert states["terminate_cluster_e2e"] == "success"
+    assert_no_cluster_up(emr_client)
+
+
+def test_cluster_that_never_becomes_ready_is_terminated(dag, emr_client, monkeypatch):
+    monkeypatch.setattr(MotoCluster, "run_bootstrap_actions", lambda cluster: None)  # STARTING
+    run = dag.test(logical_date=LOGICAL_DATE)
+
+    assert run.state == "failed", task_states(run)
+    states = task_states(run)
+    assert states["wait_for_cluster_e2e"] == "failed"
+    assert states["terminate_cluster_e2e"] == "success"
+    assert emr_client.list_steps(ClusterId=the_cluster(emr_client)["Id"])["Steps"] == []
+    assert_no_cluster_up(emr_client)
+
+
+def test_retried_create_task_adopts_the_cluster_of_its_first_try(
+    dag, emr_client, steps_end, fails_once
+):
+    # RunJobFlow went through, then the provider's DescribeCluster for the log link failed.
+    fails_once(provider_emr, "get_log_uri")
+    steps_end("COMPLETED")
+    succeeds_with_a_second_try_of(dag, "create_cluster_e2e")
+
+    cluster = the_cluster(emr_client)  # exactly one cluster
+    assert {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["airflow_try_number"] == "1"
+    assert cluster["Status"]["State"] == "TERMINATED"
+    assert_no_cluster_up(emr_client)
+
+
+def test_retried_add_step_task_does_not_submit_the_step_again(
+    dag, emr_client, steps_end, fails_once
+):
+    fails_once(EmrHook, "add_job_flow_steps")
+    steps_end("COMPLETED")
+    succeeds_with_a_second_try_of(dag, "count")
+
+    [step] = emr_client.list_steps(ClusterId=the_cluster(emr_client)["Id"])["Steps"]
+    assert step["Name"] == "count"
+    assert_no_cluster_up(emr_client)
+
+
+def test_teardown_terminates_every_cluster_of_the_run(dag, emr_client, steps_end, monkeypatch):
+    """A cluster of this run that the create task did not return (a lost try) goes too."""
+    steps_end("COMPLETED")
+    create = emr.CreateCluster.execute
+
+    def create_twice(operator, context):
+        create(operator, context)  # the lost try's cluster, not in XCom
+        return provider_emr.EmrCreateJobFlowOperator.execute(operator, context)
+
+    monkeypatch.setattr(emr.CreateCluster, "execute", create_twice)
+    run = dag.test(logical_date=LOGICAL_DATE)
+
+    assert run.state == "success", task_states(run)
+    assert len(emr_client.list_clusters()["Clusters"]) == 2
+    assert_no_cluster_up(emr_client)
 {% endraw %}

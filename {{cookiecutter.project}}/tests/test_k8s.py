@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
@@ -12,6 +12,7 @@ from airflow.sdk import DAG
 from kubernetes.client import V1LocalObjectReference
 
 from {{ cookiecutter.package }} import k8s
+from {{ cookiecutter.package }}.defaults import DAGRUN_TIMEOUT
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 
 from tests.k8s_objects import DS, RELEASE, built_job, built_pod, render
@@ -168,6 +169,22 @@ def test_kind_job_runs_on_the_kubernetes_jobs_api(kube_config):
     assert pod["containers"][0]["image"] == f"{IMAGE}:{RELEASE}"
     assert pod["containers"][0]["resources"]["limits"] == {"memory": "2Gi", "cpu": "1"}
     assert pod["securityContext"]["runAsNonRoot"] is True
+
+
+def test_a_job_has_a_deadline_in_airflow_and_in_kubernetes(kube_config):
+    default = timedelta(seconds=SETTINGS.K8S_JOB_TIMEOUT_SECONDS)
+    pod_task = job()
+    assert pod_task.execution_timeout == default
+    assert built_pod(pod_task)["spec"]["activeDeadlineSeconds"] == SETTINGS.K8S_JOB_TIMEOUT_SECONDS
+
+    job_task = job(kind="job", config_file=kube_config, timeout=timedelta(minutes=20))
+    assert job_task.execution_timeout == timedelta(minutes=20)
+    assert built_job(job_task)["spec"]["activeDeadlineSeconds"] == 1200
+
+
+def test_a_container_dag_gets_a_run_timeout_unless_it_set_one():
+    assert job().dag.dagrun_timeout == DAGRUN_TIMEOUT
+    assert job(new_dag(dagrun_timeout=timedelta(hours=3))).dag.dagrun_timeout == timedelta(hours=3)
 
 
 def test_config_macro_is_added_when_the_dag_forgot_it():

@@ -326,6 +326,8 @@ POLICIES = [
     validation.test_no_cycles,
     validation.test_owner_retries_and_tags,
     validation.test_every_cluster_is_torn_down,
+    validation.test_every_task_has_an_execution_timeout,
+    validation.test_clusters_stay_up_between_their_steps,
     validation.test_container_jobs_have_limits_and_templated_images,
 ]
 

@@ -4,7 +4,8 @@ import pytest
 
 from {{ cookiecutter.package }} import settings
 from {{ cookiecutter.package }}.configs import ConfigError, load_config
-from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS, app_dag_id, macros
+from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, EMR_POOL, TAGS, app_dag_id, macros
+from scripts.deploy.layout import EMR_POOL as DEPLOYED_EMR_POOL
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
@@ -62,3 +63,7 @@ def test_team_defaults():
     dag_file = f"/x/dags/{settings.PACKAGE}/apps/my_app/my_app_dag.py"
     assert app_dag_id(dag_file) == f"{settings.PACKAGE}.my_app"
     assert macros()["config"].ENV == "dev"
+
+
+def test_the_deploy_creates_the_pool_the_clusters_take():
+    assert DEPLOYED_EMR_POOL == EMR_POOL

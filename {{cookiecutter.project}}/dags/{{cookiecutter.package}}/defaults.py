@@ -1,4 +1,4 @@
-"""The team's DAG defaults: owner, retries, tags, DAG ids and the `config` macro."""
+"""The team's DAG defaults: owner, retries, cost limits, tags, DAG ids and the `config` macro."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
+# Cost limits a DAG or task can override: no task and no run goes on for ever, and a DAG that
+# creates EMR clusters runs one at a time (a backfill or a bulk clear starts one cluster).
+EXECUTION_TIMEOUT = timedelta(hours=2)
+DAGRUN_TIMEOUT = timedelta(hours=24)
+CLUSTER_DAG_MAX_ACTIVE_RUNS = 1
+# Every create-cluster task takes a slot: at most EMR_MAX_CLUSTERS of the team's clusters are
+# being started at once. The deploy creates it (make run-local and the tests too).
+EMR_POOL = f"{TEAM}-emr-clusters"
+
 DEFAULT_ARGS = {
     "owner": TEAM,
     "retries": 2,
     "retry_delay": timedelta(minutes=5),
+    "execution_timeout": EXECUTION_TIMEOUT,
 }
 
 TAGS = [TEAM, PACKAGE]
@@ -35,3 +45,15 @@ def ensure_macros(dag: DAG) -> None:
     configs and arguments say {{ '{{ config.X }}' }}, which must render (from files, no DB)."""
     if "config" not in (dag.user_defined_macros or {}):
         dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
+
+
+def ensure_cost_limits(dag: DAG, *, creates_clusters: bool) -> None:
+    """Give `dag` the team's DAGRUN_TIMEOUT and, if it creates clusters, one active run at a
+    time, unless its author chose otherwise (`max_active_runs` other than Airflow's default)."""
+    from airflow.sdk.configuration import conf
+
+    if dag.dagrun_timeout is None:
+        dag.dagrun_timeout = DAGRUN_TIMEOUT
+    airflow_default = conf.getint("core", "max_active_runs_per_dag")
+    if creates_clusters and dag.max_active_runs == airflow_default:
+        dag.max_active_runs = CLUSTER_DAG_MAX_ACTIVE_RUNS

@@ -10,6 +10,11 @@ and terminating it is their teardown: the cluster is terminated whatever happene
 failed or skipped step, a failed task plugged into the flow), and the run still fails when a
 step fails. Waiting for a step is deferrable where the environment's settings say DEFERRABLE.
 
+No cluster outlives its run: every cluster is tagged with the team, DAG, run, cluster name and
+try number; a retried create task adopts the cluster its run already started, a retried add-step
+task finds the step it already submitted, and the teardown terminates every cluster of the run
+found by its tags. A config without `AutoTerminationPolicy` gets the environment's idle timeout.
+
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
 (`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
@@ -34,12 +39,21 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
-from {{ cookiecutter.package }}.defaults import ensure_macros
+from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.settings import TEAM, load_settings
 {% raw %}
 if TYPE_CHECKING:
     from airflow.sdk import DAG, BaseOperator, Context
 
+# Tags naming the run a cluster belongs to; TRY_TAG tells which try of the create task made it.
+TEAM_TAG = "team"
+DAG_TAG = "airflow_dag_id"
+RUN_TAG = "airflow_run_id"
+CLUSTER_TAG = "airflow_cluster"
+TRY_TAG = "airflow_try_number"
+ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+# A step in any other state (FAILED, CANCELLED, INTERRUPTED) is submitted again on a retry.
+LIVE_STEP_STATES = ("PENDING", "CANCEL_PENDING", "RUNNING", "COMPLETED")
 CLUSTER_POLL = timedelta(seconds=30)
 CLUSTER_MAX_WAIT = timedelta(hours=1)
 STEP_POLL = timedelta(seconds=60)
@@ -126,23 +140,101 @@ class ClusterReadySensor(_FailsFast, EmrJobFlowSensor):
         )
 
 
+def run_clusters(emr_client: Any, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The clusters up (not terminating or terminated) that carry every one of `tags`."""
+    clusters = []
+    for page in emr_client.get_paginator("list_clusters").paginate(
+        ClusterStates=list(ACTIVE_CLUSTER_STATES)
+    ):
+        for summary in page["Clusters"]:
+            cluster = emr_client.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+            if tags.items() <= tag_dict(cluster.get("Tags", [])).items():
+                clusters.append(cluster)
+    return clusters
+
+
+def tag_dict(tags: list[dict[str, str]]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+class CreateCluster(EmrCreateJobFlowOperator):
+    """RunJobFlow at most once per run: a retry adopts the cluster its run already started.
+
+    `run_tags` (templated) name the run, as in the request's Tags; the cluster also gets
+    TRY_TAG, the try that made it.
+    """
+
+    template_fields = (*EmrCreateJobFlowOperator.template_fields, "run_tags")
+
+    def __init__(self, *, run_tags: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_tags = dict(run_tags)
+
+    def execute(self, context: Context) -> str | None:
+        for cluster in run_clusters(self.hook.conn, self.run_tags):
+            self.log.info(
+                "Adopting cluster %s (%s), started by try %s of this run",
+                cluster["Id"],
+                cluster["Status"]["State"],
+                tag_dict(cluster["Tags"]).get(TRY_TAG),
+            )
+            return cluster["Id"]
+        tags = tag_dict(self.job_flow_overrides["Tags"]) | {TRY_TAG: str(context["ti"].try_number)}
+        self.job_flow_overrides = {
+            **self.job_flow_overrides,
+            "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+        }
+        return super().execute(context)
+
+
+class AddStep(EmrAddStepsOperator):
+    """Submit each step once per run: a retry returns the step this run already submitted
+    (same name on the run's cluster, not failed, cancelled or interrupted)."""
+
+    def execute(self, context: Context) -> list[str]:
+        submitted = self.hook.conn.list_steps(
+            ClusterId=self.job_flow_id, StepStates=list(LIVE_STEP_STATES)
+        )["Steps"]
+        by_name = {step["Name"]: step for step in reversed(submitted)}  # the latest wins
+        found = [by_name.get(step["Name"]) for step in self.steps]
+        if all(found):
+            for step in found:
+                state = step["Status"]["State"]
+                self.log.info("Step %s (%s) already submitted: %s", step["Name"], step["Id"], state)
+            return [step["Id"] for step in found]
+        return super().execute(context)
+
+
+class TerminateClusters(EmrTerminateJobFlowOperator):
+    """Terminate every cluster of the run found by its `run_tags` (templated), not only the
+    one in XCom: a cluster left behind by a failed try of the create task goes too."""
+
+    template_fields = (*EmrTerminateJobFlowOperator.template_fields, "run_tags")
+
+    def __init__(self, *, run_tags: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_tags = dict(run_tags)
+
+    def execute(self, context: Context) -> None:
+        ids = [cluster["Id"] for cluster in run_clusters(self.hook.conn, self.run_tags)]
+        if not ids:
+            self.log.info("No cluster of this run is up (XCom had %s)", self.job_flow_id)
+            return
+        self.log.info("Terminating the clusters of this run: %s", ", ".join(ids))
+        self.hook.conn.terminate_job_flows(JobFlowIds=ids)
+
+
 class Operators(NamedTuple):
     """The operator classes a Cluster builds its tasks from."""
 
-    create_cluster: type[EmrCreateJobFlowOperator]
+    create_cluster: type[CreateCluster]
     wait_for_cluster: type[ClusterReadySensor]
-    add_step: type[EmrAddStepsOperator]
+    add_step: type[AddStep]
     wait_for_step: type[StepSensor]
-    terminate_cluster: type[EmrTerminateJobFlowOperator]
+    terminate_cluster: type[TerminateClusters]
 
 
-EMR = Operators(
-    EmrCreateJobFlowOperator,
-    ClusterReadySensor,
-    EmrAddStepsOperator,
-    StepSensor,
-    EmrTerminateJobFlowOperator,
-)
+EMR = Operators(CreateCluster, ClusterReadySensor, AddStep, StepSensor, TerminateClusters)
 
 
 def operators(runtime: str) -> Operators:
@@ -167,11 +259,19 @@ class Cluster:
         self.steps: list[tuple[BaseOperator, BaseOperator]] = []
         self._built = False
         ensure_macros(dag)
+        ensure_cost_limits(dag, creates_clusters=True)
 
         settings = load_settings()
         self.operators = operators(settings.RUNTIME)
         self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
         self._deferrable = settings.DEFERRABLE
+        self._idle_timeout = settings.EMR_IDLE_TIMEOUT_SECONDS
+        self.run_tags = {
+            TEAM_TAG: TEAM,
+            DAG_TAG: dag.dag_id,
+            RUN_TAG: "{{ run_id }}",
+            CLUSTER_TAG: cluster_name,
+        }
         config_file = self.app_dir / "cluster_configs" / f"{cluster_name}.json"
         config = load_config(config_file, "cluster_config")
         self.create_task = _values_only(
@@ -179,6 +279,8 @@ class Cluster:
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
                 job_flow_overrides=self._job_flow(config),
+                run_tags=self.run_tags,
+                pool=EMR_POOL,
                 emr_conn_id=None,
                 wait_for_completion=False,
                 deferrable=False,
@@ -188,27 +290,30 @@ class Cluster:
         self.wait_task = self.operators.wait_for_cluster(
             task_id=f"wait_for_cluster_{cluster_name}",
             dag=dag,
-            job_flow_id=self._cluster_id,
+            job_flow_id=self.cluster_id,
             **self._sensor_args(CLUSTER_POLL, CLUSTER_MAX_WAIT),
         )
         self.terminate_task = self.operators.terminate_cluster(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,
-            job_flow_id=self._cluster_id,
+            job_flow_id=self.cluster_id,
+            run_tags=self.run_tags,
             deferrable=False,
             **self._aws,
         )
 
     @property
-    def _cluster_id(self) -> str:
-        return f"{{{{ ti.xcom_pull(task_ids='{self.create_task.task_id}') }}}}"
+    def cluster_id(self) -> str:
+        """The cluster's id at run time, as the create task returned it."""
+        return cluster_id(self.create_task.task_id)
 
     def _job_flow(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The RunJobFlow request: the cluster config plus a name, team tags and keep-alive."""
-        tags = {tag["Key"]: tag["Value"] for tag in config.get("Tags", [])}
-        tags |= {"team": TEAM, "airflow_dag_id": self.dag.dag_id, "airflow_cluster": self.name}
+        """The RunJobFlow request: the cluster config plus a name, the run's tags, keep-alive
+        and, unless the config sets one, the environment's idle timeout."""
+        tags = tag_dict(config.get("Tags", [])) | self.run_tags
         return {
             "Name": f"{self.dag.dag_id}.{self.name}",
+            "AutoTerminationPolicy": {"IdleTimeout": self._idle_timeout},
             **config,
             "Instances": {**config["Instances"], "KeepJobFlowAliveWhenNoSteps": True},
             "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
@@ -223,6 +328,7 @@ class Cluster:
             "poke_interval": poll.total_seconds(),
             "max_attempts": attempts,
             "timeout": max_wait.total_seconds(),
+            "execution_timeout": max_wait,
         }
 
     def add_step(
@@ -247,7 +353,7 @@ class Cluster:
             self.operators.add_step(
                 task_id=job_name,
                 dag=self.dag,
-                job_flow_id=self._cluster_id,
+                job_flow_id=self.cluster_id,
                 steps=[
                     {
                         "Name": job_name,
@@ -264,7 +370,7 @@ class Cluster:
         check = self.operators.wait_for_step(
             task_id=f"wait_for_{job_name}",
             dag=self.dag,
-            job_flow_id=self._cluster_id,
+            job_flow_id=self.cluster_id,
             step_id=f"{{{{ ti.xcom_pull(task_ids='{add.task_id}')[0] }}}}",
             **self._sensor_args(STEP_POLL, STEP_MAX_WAIT),
         )
@@ -287,6 +393,11 @@ class Cluster:
         # The run's state comes from the last step, not from the teardown, so a failed step
         # fails the run (on_failure_fail_dagrun=True would let terminate turn it green).
         previous >> self.terminate_task.as_teardown(setups=[self.create_task, self.wait_task])
+
+
+def cluster_id(create_task_id: str) -> str:
+    """The template of the cluster id that the create task `create_task_id` returns."""
+    return f"{{{{ ti.xcom_pull(task_ids='{create_task_id}') }}}}"
 
 
 def _values_only(task: BaseOperator) -> BaseOperator:

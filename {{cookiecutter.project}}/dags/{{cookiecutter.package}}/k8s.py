@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
@@ -22,7 +23,7 @@ from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_valu
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
-from {{ cookiecutter.package }}.defaults import ensure_macros
+from {{ cookiecutter.package }}.defaults import ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.settings import (
     DOCKER_TAG_VARIABLE,
     PACKAGE,
@@ -64,14 +65,18 @@ def container_job(
     memory_request: str | None = None,
     cpu_request: str | None = None,
     kind: Literal["pod", "job"] = "pod",
+    timeout: timedelta | None = None,
     **overrides: Any,
 ) -> KubernetesPodOperator:
     """Run the job image `image` (`<app>-<job>`) in its own pod, with the team's defaults.
 
     `arguments` is a list, or a mapping such as `{"--date": "{{ ds }}"}` passed as pairs.
     `memory` and `cpu` are the container's limits and, unless `memory_request`/`cpu_request`
-    say otherwise, its requests. Any other keyword goes to the operator and wins over the
-    defaults (`namespace=`, `config_file=`, `on_finish_action=`, `retries=`, ...);
+    say otherwise, its requests. `timeout` (default: the environment's K8S_JOB_TIMEOUT_SECONDS)
+    is both the task's execution_timeout and the pod's activeDeadlineSeconds, so a hung job is
+    stopped by Kubernetes even if Airflow loses track of it. Any other keyword goes to the
+    operator and wins over the defaults (`namespace=`, `config_file=`, `on_finish_action=`,
+    `retries=`, ...);
     `volumes=` and `volume_mounts=` come in addition to the writable /tmp.
     Call it inside `with DAG(...)` (or pass `dag=`).
     """
@@ -85,7 +90,13 @@ def container_job(
             f"container_job {task_id!r}: arguments is a list or a mapping, not one string"
         )
     settings = load_settings()
-    options = team_defaults(settings, kind) | connection(settings, overrides) | overrides
+    timeout = timeout or timedelta(seconds=settings.K8S_JOB_TIMEOUT_SECONDS)
+    options = (
+        team_defaults(settings, kind)
+        | {"execution_timeout": timeout, "active_deadline_seconds": int(timeout.total_seconds())}
+        | connection(settings, overrides)
+        | overrides
+    )
     options["volumes"] = [tmp_volume(), *overrides.get("volumes", [])]
     options["volume_mounts"] = [tmp_mount(), *overrides.get("volume_mounts", [])]
     operator = operators(settings.RUNTIME)[kind](
@@ -101,6 +112,7 @@ def container_job(
         )
     operator.labels = {**identity_labels(operator), **operator.labels}
     ensure_macros(operator.dag)
+    ensure_cost_limits(operator.dag, creates_clusters=False)
     return operator
 
 

@@ -41,6 +41,11 @@ class Settings:
     K8S_SERVICE_ACCOUNT: str | None
     K8S_ON_FINISH_ACTION: str
     K8S_STARTUP_TIMEOUT_SECONDS: int
+    EMR_IDLE_TIMEOUT_SECONDS: int
+    EMR_MAX_CLUSTERS: int
+    EMR_MAX_CLUSTER_AGE_HOURS: int
+    EMR_JANITOR_DRY_RUN: bool
+    K8S_JOB_TIMEOUT_SECONDS: int
     # `local` runs every task on this machine (make run-local); see local/__init__.py.
     RUNTIME: str = "cloud"
 

@@ -1,12 +1,14 @@
-"""Point Airflow at a release: set the Variable `<package>_docker_tag` to its commit SHA.
+"""Point Airflow at a release: set the Variable `<package>_docker_tag` to its commit SHA, and
+the team's EMR pool to its number of slots.
 
 Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.airflow_api }}`):
 
-- `airflow`, the Airflow 3 REST API: a token from `POST /auth/token`, then an upsert with
-  `PATCH /api/v2/variables`. Reads AIRFLOW_URL, AIRFLOW_USERNAME and AIRFLOW_PASSWORD.
+- `airflow`, the Airflow 3 REST API: a token from `POST /auth/token`, then upserts with
+  `PATCH /api/v2/variables` and `PATCH /api/v2/pools`. Reads AIRFLOW_URL, AIRFLOW_USERNAME and
+  AIRFLOW_PASSWORD.
 - `mwaa`, Amazon MWAA: a CLI token from the MWAA API (with the AWS credentials), then the
-  Airflow CLI's `variables set` and `variables get` through `https://<web server>/aws_mwaa/cli`.
-  Reads MWAA_ENVIRONMENT.
+  Airflow CLI's `variables set`/`get` and `pools set`/`get` through
+  `https://<web server>/aws_mwaa/cli`. Reads MWAA_ENVIRONMENT.
 
 Setting the same value again changes nothing. Secrets come from environment variables, never
 from the command line, and are never printed.
@@ -122,18 +124,23 @@ class RestApi:
         return answer["access_token"]
 
     def set_variable(self, key: str, value: str) -> None:
-        """Create the Variable, or overwrite it: one bulk request with a single upsert."""
-        upsert = {
-            "action": "create",
-            "action_on_existence": "overwrite",
-            "entities": [{"key": key, "value": value}],
-        }
-        url = f"{self.url}/api/v2/variables"
+        """Create the Variable, or overwrite it."""
+        self.upsert("variables", {"key": key, "value": value}, key)
+
+    def set_pool(self, name: str, slots: int, description: str) -> None:
+        """Create the pool, or overwrite its slots and description."""
+        pool = {"name": name, "slots": slots, "description": description}
+        self.upsert("pools", pool, f"pool {name}")
+
+    def upsert(self, collection: str, entity: dict, what: str) -> None:
+        """One bulk request with a single create-or-overwrite."""
+        upsert = {"action": "create", "action_on_existence": "overwrite", "entities": [entity]}
+        url = f"{self.url}/api/v2/{collection}"
         result = call_json("PATCH", url, {"actions": [upsert]}, self.token())
         # The bulk endpoint answers 200 and lists the entities it could not write.
         errors = (result.get("create") or {}).get("errors") or []
         if errors:
-            raise DeployError(f"{self} did not set {key}: {errors[0].get('error', errors[0])}")
+            raise DeployError(f"{self} did not set {what}: {errors[0].get('error', errors[0])}")
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,20 @@ class Mwaa:
         if stored.stdout.split()[-1:] != [value]:
             problem = written.stderr.strip() or stored.stderr.strip() or "no error output"
             raise DeployError(f"{self} did not store {key}: {problem.splitlines()[-1]}")
+
+    def set_pool(self, name: str, slots: int, description: str, client=None) -> None:
+        """`client`: an MWAA boto3 client (by default one for this region)."""
+        cli = MwaaCli(client or boto3.client("mwaa", region_name=self.region), self.environment)
+        written = cli.run("pools", "set", name, str(slots), description)
+        stored = cli.run("pools", "get", name, "--output", "json")
+        try:
+            [pool] = json.loads(stored.stdout)
+            stored_slots = int(pool["slots"])
+        except (ValueError, KeyError, TypeError):
+            stored_slots = None
+        if stored_slots != slots:
+            problem = written.stderr.strip() or stored.stderr.strip() or "no error output"
+            raise DeployError(f"{self} did not store pool {name}: {problem.splitlines()[-1]}")
 
 
 class CliOutput(NamedTuple):

@@ -15,7 +15,7 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.deploy import DeployError, airflow_variable, artifacts, dags, images
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, check_release, load_environment
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, check_release, load_environment
 
 
 def s3_client(region: str):
@@ -55,11 +55,15 @@ def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
     if check_uploaded:
         s3 = s3_client(environment.aws_region)
         artifacts.check_release_exists(environment, release, s3)
+    slots = environment.emr_max_clusters
     if args.dry_run:
         print(f"dry run: would set {DOCKER_TAG_VARIABLE}={release} in {target}")
+        print(f"dry run: would set pool {EMR_POOL} to {slots} slots in {target}")
         return
     target.set_variable(DOCKER_TAG_VARIABLE, release)
     print(f"{target}: {DOCKER_TAG_VARIABLE}={release}")
+    target.set_pool(EMR_POOL, slots, "EMR clusters the team's DAGs start at once")
+    print(f"{target}: pool {EMR_POOL} has {slots} slots")
 
 
 def rollback(args: argparse.Namespace) -> None:
@@ -95,7 +99,7 @@ COMMANDS = {
     ),
     "set-release": (
         set_release,
-        f"set the Airflow Variable {DOCKER_TAG_VARIABLE} to the release",
+        f"set the Airflow Variable {DOCKER_TAG_VARIABLE} to the release, and the EMR pool",
         ["environment", "release"],
     ),
     "rollback": (

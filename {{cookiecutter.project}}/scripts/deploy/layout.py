@@ -17,6 +17,8 @@ from scripts.deploy import DeployError
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "{{ cookiecutter.package }}"
 DOCKER_TAG_VARIABLE = "{{ cookiecutter.__docker_tag_variable }}"
+# The pool every create-cluster task takes a slot of (defaults.EMR_POOL in the DAGs package).
+EMR_POOL = "{{ cookiecutter.owner }}-emr-clusters"
 RELEASE = re.compile(r"^[0-9a-f]{40}$")
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
@@ -29,6 +31,7 @@ class Environment:
     aws_region: str
     deployment_bucket: str
     image_registry: str
+    emr_max_clusters: int
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
         aws_region=settings["AWS_REGION"],
         deployment_bucket=settings["DEPLOYMENT_BUCKET"],
         image_registry=settings["IMAGE_REGISTRY"],
+        emr_max_clusters=settings["EMR_MAX_CLUSTERS"],
     )
 
 

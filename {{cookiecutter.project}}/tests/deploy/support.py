@@ -105,6 +105,22 @@ class AirflowServer:
     def delete_variable(self, key: str) -> None:
         self.variable(key, method="DELETE")
 
+    def pool_slots(self, name: str) -> int | None:
+        """The pool's slots as the API server has them, None when there is no such pool."""
+        from scripts.deploy.airflow_variable import RestApi
+
+        token = RestApi(self.url, self.username, self.password).token()
+        request = urllib.request.Request(  # noqa: S310
+            f"{self.url}/api/v2/pools/{name}", headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return json.loads(response.read())["slots"]
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise
+
 
 def wait_until_ready(url: str, process: subprocess.Popen, log: Path, seconds: int = 120) -> None:
     deadline = time.monotonic() + seconds

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from scripts.deploy.cli import main
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, REPO
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, REPO, load_environment
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, free_port
 
 pytestmark = pytest.mark.api_server
@@ -29,6 +29,14 @@ def test_overwrites_and_repeats_without_error(rest_api_env):
     assert set_release(RELEASE) == 0
     assert set_release(RELEASE) == 0
     assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == RELEASE
+
+
+def test_creates_and_keeps_the_emr_pool_at_the_environments_slots(rest_api_env, capsys):
+    assert set_release(EARLIER_RELEASE) == 0
+    assert set_release(RELEASE) == 0
+    slots = load_environment("dev").emr_max_clusters
+    assert rest_api_env.pool_slots(EMR_POOL) == slots
+    assert f"pool {EMR_POOL} has {slots} slots" in capsys.readouterr().out
 
 
 def test_dry_run_sets_nothing(rest_api_env, capsys):

@@ -4,7 +4,7 @@ import boto3
 import pytest
 
 from scripts.deploy.cli import main
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, load_environment, split_s3_uri
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, load_environment, split_s3_uri
 from tests.deploy.support import EARLIER_RELEASE, RELEASE
 
 
@@ -37,10 +37,11 @@ def test_missing_airflow_settings_are_named(monkeypatch, capsys):
 def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-prod")
     assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
-    region = load_environment("prod").aws_region
+    prod = load_environment("prod")
+    target = f"MWAA environment 'team-airflow-prod' ({prod.aws_region})"
     assert capsys.readouterr().out == (
-        f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} "
-        f"in MWAA environment 'team-airflow-prod' ({region})\n"
+        f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} in {target}\n"
+        f"dry run: would set pool {EMR_POOL} to {prod.emr_max_clusters} slots in {target}\n"
     )
 
 

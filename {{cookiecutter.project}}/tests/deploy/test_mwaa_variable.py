@@ -22,14 +22,14 @@ from botocore.stub import Stubber
 
 from scripts.deploy import DeployError
 from scripts.deploy.airflow_variable import Mwaa
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE
+from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, self_signed_certificate
 
 ENVIRONMENT = "team-airflow-dev"
 
 
 class MwaaWebServer(ThreadingHTTPServer):
-    """The Airflow CLI of an MWAA web server, as far as Variables go."""
+    """The Airflow CLI of an MWAA web server, as far as Variables and pools go."""
 
     def __init__(self, certificate, key) -> None:
         super().__init__(("127.0.0.1", 0), MwaaCliHandler)
@@ -38,6 +38,7 @@ class MwaaWebServer(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True)
         self.token = secrets.token_urlsafe(16)
         self.variables: dict[str, str] = {}
+        self.pools: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.read_only = False
 
@@ -54,6 +55,11 @@ class MwaaWebServer(ThreadingHTTPServer):
                 return self.variables[key] + "\n", ""
             case ["variables", "get", key]:
                 return "", f"Variable {key} does not exist\n"
+            case ["pools", "set", name, slots, description] if not self.read_only:
+                self.pools[name] = {"pool": name, "slots": int(slots), "description": description}
+                return f"Pool {name} created\n", ""
+            case ["pools", "get", name, "--output", "json"] if name in self.pools:
+                return json.dumps([self.pools[name]]) + "\n", ""
         return "", "sqlite3.OperationalError: attempt to write a readonly database\n"
 
 
@@ -118,6 +124,20 @@ def test_sets_the_variable_with_the_airflow_cli(web_server):
     assert set_request["headers"]["Content-Type"] == "text/plain"
     assert set_request["body"] == f"variables set {DOCKER_TAG_VARIABLE} {RELEASE}"
     assert get_request["body"] == f"variables get {DOCKER_TAG_VARIABLE}"
+
+
+def test_sets_the_emr_pool_with_the_airflow_cli(web_server):
+    for slots in (4, 2, 2):
+        client = boto3.client("mwaa", region_name="eu-west-1")
+        with Stubber(client) as stubber:
+            stubber.add_response(
+                "create_cli_token",
+                {"CliToken": web_server.token, "WebServerHostname": web_server.hostname},
+                {"Name": ENVIRONMENT},
+            )
+            Mwaa(ENVIRONMENT, "eu-west-1").set_pool(EMR_POOL, slots, "clusters", client=client)
+    assert web_server.pools == {EMR_POOL: {"pool": EMR_POOL, "slots": 2, "description": "clusters"}}
+    assert web_server.requests[-2]["body"] == f"pools set {EMR_POOL} 2 clusters"
 
 
 def test_overwrites_and_repeats(web_server):

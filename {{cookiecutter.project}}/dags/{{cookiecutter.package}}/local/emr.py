@@ -23,13 +23,14 @@ from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from airflow.providers.amazon.aws.operators.emr import (
-    EmrAddStepsOperator,
-    EmrCreateJobFlowOperator,
-    EmrTerminateJobFlowOperator,
+from {{ cookiecutter.package }}.emr import (
+    AddStep,
+    ClusterReadySensor,
+    CreateCluster,
+    Operators,
+    StepSensor,
+    TerminateClusters,
 )
-
-from {{ cookiecutter.package }}.emr import ClusterReadySensor, Operators, StepSensor
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, localize
 from {{ cookiecutter.package }}.local.process import LocalProcess, LocalRunError, uv_run
 {% raw %}
@@ -77,7 +78,7 @@ def local_spark_submit(command: Sequence[str]) -> tuple[list[str], Path]:
     return [*uv_run(project, dev=True), *local], project
 
 
-class LocalCreateCluster(EmrCreateJobFlowOperator):
+class LocalCreateCluster(CreateCluster):
     """No cluster to create: hands on a placeholder id, so the tasks templated on it render."""
 
     def execute(self, context: Context) -> str:
@@ -90,7 +91,7 @@ class LocalClusterReady(ClusterReadySensor):
         self.log.info("Local run: Spark runs on this machine, no cluster to wait for")
 
 
-class LocalSparkStep(LocalProcess, EmrAddStepsOperator):
+class LocalSparkStep(LocalProcess, AddStep):
     """Runs each step's spark-submit on local Spark, to completion."""
 
     def execute(self, context: Context) -> list[str]:
@@ -107,7 +108,7 @@ class LocalStepDone(StepSensor):
         self.log.info("Local run: step %s ran to completion in its add-step task", self.step_id)
 
 
-class LocalTerminateCluster(EmrTerminateJobFlowOperator):
+class LocalTerminateCluster(TerminateClusters):
     def execute(self, context: Context) -> None:
         self.log.info("Local run: no EMR cluster to terminate")
 

@@ -1,0 +1,52 @@
+"""The EMR janitor's rule: a team cluster goes when its DAG run is over or it is too old.
+
+A cluster is the team's when it carries the tags `emr.Cluster` puts on every cluster: the team,
+the DAG and the run. Any other cluster is left alone, whoever owns it. The janitor DAG is
+ops/emr_janitor_dag.py; this module holds what it decides, so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from {{ cookiecutter.package }}.emr import DAG_TAG, RUN_TAG, TEAM_TAG, run_clusters, tag_dict
+from {{ cookiecutter.package }}.settings import TEAM
+
+log = logging.getLogger(__name__)
+
+
+def sweep(
+    emr_client: Any,
+    *,
+    run_is_active: Callable[[str, str], bool],
+    max_age: timedelta,
+    now: datetime,
+    dry_run: bool,
+) -> list[str]:
+    """Terminate the team's clusters whose run is no longer queued or running, or that are
+    older than `max_age`; log every decision; return the ids terminated (or, on a dry run,
+    that would be)."""
+    doomed = []
+    for cluster in run_clusters(emr_client, {TEAM_TAG: TEAM}):
+        tags = tag_dict(cluster["Tags"])
+        dag_id, run_id = tags.get(DAG_TAG), tags.get(RUN_TAG)
+        age = now - cluster["Status"]["Timeline"]["CreationDateTime"]
+        name = f"{cluster['Id']} ({cluster['Name']}, up {int(age.total_seconds() // 60)} min)"
+        if not (dag_id and run_id):
+            log.info("Keep %s: no %s/%s tags, not a cluster of a DAG run", name, DAG_TAG, RUN_TAG)
+            continue
+        if age > max_age:
+            reason = f"older than {max_age}"
+        elif not run_is_active(dag_id, run_id):
+            reason = f"its run {dag_id} {run_id} is no longer queued or running"
+        else:
+            log.info("Keep %s: its run %s %s is still going", name, dag_id, run_id)
+            continue
+        log.warning("%s %s: %s", "Would terminate" if dry_run else "Terminate", name, reason)
+        doomed.append(cluster["Id"])
+    if doomed and not dry_run:
+        emr_client.terminate_job_flows(JobFlowIds=doomed)
+    return doomed

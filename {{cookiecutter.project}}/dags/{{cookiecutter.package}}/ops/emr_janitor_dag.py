@@ -1,0 +1,54 @@
+"""The EMR janitor: every hour, terminate the team's clusters that outlived their DAG run.
+
+A cluster tagged by `emr.Cluster` with the team, a DAG and a run goes when that run is no
+longer queued or running (its teardown never ran: a lost worker, a run marked failed by hand) or
+when it is older than EMR_MAX_CLUSTER_AGE_HOURS. Clusters without those tags are never touched.
+With EMR_JANITOR_DRY_RUN it only logs what it would terminate. The rule is in janitor.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS
+from {{ cookiecutter.package }}.settings import PACKAGE
+
+with DAG(
+    dag_id=f"{PACKAGE}.ops.emr_janitor",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args=DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=15)},
+    tags=[*TAGS, "ops"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def terminate_orphan_clusters(ti=None) -> list[str]:
+        from airflow.providers.amazon.aws.hooks.emr import EmrHook
+
+        from {{ cookiecutter.package }}.janitor import sweep
+        from {{ cookiecutter.package }}.settings import load_settings
+
+        settings = load_settings()
+        hook = EmrHook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
+
+        def run_is_active(dag_id: str, run_id: str) -> bool:
+            # The Task SDK asks Airflow's execution API: no database access from the worker.
+            active = ["queued", "running"]
+            return ti.get_dr_count(dag_id=dag_id, run_ids=[run_id], states=active) > 0
+
+        return sweep(
+            hook.conn,
+            run_is_active=run_is_active,
+            max_age=timedelta(hours=settings.EMR_MAX_CLUSTER_AGE_HOURS),
+            now=pendulum.now("UTC"),
+            dry_run=settings.EMR_JANITOR_DRY_RUN,
+        )
+
+    terminate_orphan_clusters()
