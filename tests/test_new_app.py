@@ -112,6 +112,19 @@ BREAKAGES = {
 }
 
 
+BREAKAGES["heavy_at_parse"] = """
+    import pendulum
+    from airflow.sdk import DAG
+
+    from data_pipelines.defaults import DEFAULT_ARGS, TAGS
+    from data_pipelines.k8s import container_job
+
+    with DAG(dag_id="data_pipelines.heavy_at_parse", schedule=None, default_args=DEFAULT_ARGS,
+             tags=TAGS, start_date=pendulum.datetime(2026, 1, 1)):
+        container_job(task_id="job", image="x", memory="1Gi", cpu="1")
+    """
+
+
 def test_gate_names_what_is_broken(repo):
     """Run after test_each_pattern_passes_the_gate (module order): breaks a passing repo."""
     apps = repo / "dags" / PACKAGE / "apps"
@@ -145,3 +158,7 @@ def test_gate_names_what_is_broken(repo):
     assert "set cpu and memory limits" in output
     assert "must be tagged {{ var.value.data_pipelines_docker_tag }}" in output
     assert "metadata database accessed while parsing DAG files" in output
+    heavy = f"dags/{PACKAGE}/apps/heavy_at_parse/heavy_at_parse_dag.py: parsing it imports "
+    assert f"{heavy}airflow.providers.cncf.kubernetes" in output
+    assert f"through {PACKAGE}.k8s, again at every parse" in output
+    assert "    import airflow.providers.cncf.kubernetes.operators.pod\n" in output

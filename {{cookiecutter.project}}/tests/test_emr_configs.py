@@ -6,6 +6,7 @@ import textwrap
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from {{ cookiecutter.package }} import configs
 from {{ cookiecutter.package }}.configs import ConfigError, load_config
 from {{ cookiecutter.package }}.settings import PACKAGE
 {% raw %}
@@ -198,4 +199,23 @@ def test_a_bad_config_is_an_import_error_of_the_dag_file(tmp_path):
     [error] = errors.values()
     assert "job_configs/my_job.json: does not match the job_config schema" in error
     assert "$.SparkArgs: '--deploy-mode cluster' is not of type 'object'" in error
+
+
+def test_a_config_is_validated_once_per_version(tmp_path, monkeypatch):
+    """Each DAG processor parse is a fresh process: validating unchanged content again is waste,
+    but any change to the content is validated, and an invalid config is never remembered."""
+    monkeypatch.setattr(configs, "VALIDATED_DIR", tmp_path / "validated")
+    path = write(tmp_path, JOB, "my_job.json")
+    assert load_config(path, "job_config") == without(JOB, "$schema")
+
+    def validator_not_needed(schema_name):
+        raise AssertionError(f"{schema_name}: validated again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(configs, "validator", validator_not_needed)
+        assert load_config(path, "job_config") == without(JOB, "$schema")
+    bad = write(tmp_path, without(JOB, "ScriptPath"), "my_job.json")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="'ScriptPath' is a required property"):
+            load_config(bad, "job_config")
 {% endraw %}

@@ -3,11 +3,20 @@
 The amazon provider would read `.json` templates with `ast.literal_eval`, which breaks on
 `true`/`false`/`null`; loading here keeps configs plain JSON. Jinja inside string values is
 left alone and rendered by Airflow at run time.
+
+Validating is the slowest part of parsing a DAG file, and the DAG processor parses every file
+again and again, each time in a fresh process. So a config is validated once per version: a
+valid one leaves a marker named by the hash of its content and its schema in a private folder
+under the temporary directory, and later parses of the same content skip the validation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
+VALIDATED_DIR = Path(tempfile.gettempdir()) / f"{__package__}-valid-configs-{os.getuid()}"
 
 
 class ConfigError(ValueError):
@@ -22,25 +32,48 @@ class ConfigError(ValueError):
 
 
 @cache
+def schema_text(schema_name: str) -> bytes:
+    return (SCHEMAS_DIR / f"{schema_name}.schema.json").read_bytes()
+
+
+@cache
 def validator(schema_name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS_DIR / f"{schema_name}.schema.json").read_text())
-    return Draft202012Validator(schema)
+    return Draft202012Validator(json.loads(schema_text(schema_name)))
 
 
 def load_config(path: str | Path, schema_name: str) -> dict[str, Any]:
     """Read one JSON config and validate it against `schemas/<schema_name>.schema.json`."""
     path = Path(path)
     try:
-        config = json.loads(path.read_text())
+        text = path.read_bytes()
+        config = json.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
-    errors = sorted(validator(schema_name).iter_errors(config), key=lambda e: list(e.path))
-    if errors:
-        details = "; ".join(f"{error.json_path}: {error.message}" for error in errors)
-        raise ConfigError(f"{path}: does not match the {schema_name} schema: {details}")
+    marker = validated_marker(text, schema_name)
+    if not (marker and marker.exists()):
+        errors = sorted(validator(schema_name).iter_errors(config), key=lambda e: list(e.path))
+        if errors:
+            details = "; ".join(f"{error.json_path}: {error.message}" for error in errors)
+            raise ConfigError(f"{path}: does not match the {schema_name} schema: {details}")
+        if marker:
+            with suppress(OSError):
+                marker.touch()
     config.pop("$schema", None)
     return config
+
+
+def validated_marker(text: bytes, schema_name: str) -> Path | None:
+    """The marker of `text` valid against the schema; None where no private folder can be had
+    (read-only, or not ours): then every parse validates."""
+    try:
+        VALIDATED_DIR.mkdir(mode=0o700, exist_ok=True)
+        if VALIDATED_DIR.stat().st_uid != os.getuid():
+            return None
+    except OSError:
+        return None
+    digest = hashlib.sha256(schema_text(schema_name) + b"\0" + text).hexdigest()
+    return VALIDATED_DIR / digest

@@ -19,6 +19,11 @@ Configs are read with `json.load` and validated against `schemas/` when the DAG 
 so a bad config is an import error naming the file and the key. Jinja inside their values
 (`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
 
+Importing this module loads the amazon provider's EMR operators and sensors: a DAG file that
+imports it also names `import airflow.providers.amazon.aws.operators.emr` and
+`import airflow.providers.amazon.aws.sensors.emr`, so that Airflow's DAG processor loads them once,
+not at every parse (README, "DAG parse cost").
+
 In an environment with `"RUNTIME": "local"` (make run-local) the same tasks are built from the
 local twins of these operators, local/emr.py: no cluster, each step on local Spark.
 """

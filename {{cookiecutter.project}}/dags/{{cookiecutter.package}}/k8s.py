@@ -5,9 +5,11 @@ on the Kubernetes Jobs API) running `<IMAGE_REGISTRY>/<image>:<release>`. The re
 Airflow Variable the deploy pipeline sets, rendered at run time: DAG parsing never reads it.
 Defaults come from this environment's settings; any operator keyword overrides them per task.
 
-Importing this module loads the Kubernetes client and the provider's operators (the bulk of a
-container DAG's parse time): only DAG files that run containers import it. In an environment with
-`"RUNTIME": "local"` (make run-local) the job runs as a local process instead: local/k8s.py.
+Importing this module loads the Kubernetes client and the provider's pod operator: a DAG file that
+imports it also names `import airflow.providers.cncf.kubernetes.operators.pod` (and, with
+`kind="job"`, `...operators.job`), so that Airflow's DAG processor loads them once, not at every
+parse (README, "DAG parse cost"). In an environment with `"RUNTIME": "local"` (make run-local)
+the job runs as a local process instead: local/k8s.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
-from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
 from kubernetes.client import models as k8s
@@ -99,7 +100,7 @@ def container_job(
     )
     options["volumes"] = [tmp_volume(), *overrides.get("volumes", [])]
     options["volume_mounts"] = [tmp_mount(), *overrides.get("volume_mounts", [])]
-    operator = operators(settings.RUNTIME)[kind](
+    operator = operator_class(settings.RUNTIME, kind)(
         task_id=task_id,
         image=image_template(task_id, image, settings),
         arguments=as_list(arguments),
@@ -116,13 +117,18 @@ def container_job(
     return operator
 
 
-def operators(runtime: str) -> dict[str, type[KubernetesPodOperator]]:
-    """The provider's operators by kind, or for `make run-local` their local twins."""
+def operator_class(runtime: str, kind: str) -> type[KubernetesPodOperator]:
+    """The provider's operator of `kind`, or for `make run-local` its local twin."""
     if runtime == "local":
         from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.k8s import LOCAL_K8S
 
-        return LOCAL_K8S
-    return {"pod": KubernetesPodOperator, "job": KubernetesJobOperator}
+        return LOCAL_K8S[kind]
+    if kind == "job":
+        # Imported here: only DAG files that run Kubernetes Jobs pre-import the Jobs module.
+        from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
+
+        return KubernetesJobOperator
+    return KubernetesPodOperator
 
 
 def team_defaults(settings: Settings, kind: str) -> dict[str, Any]:
