@@ -88,7 +88,13 @@ def container_job(
     options = team_defaults(settings, kind) | connection(settings, overrides) | overrides
     options["volumes"] = [tmp_volume(), *overrides.get("volumes", [])]
     options["volume_mounts"] = [tmp_mount(), *overrides.get("volume_mounts", [])]
-    operator = operators(settings.RUNTIME)[kind](
+    available = operators(settings.RUNTIME, eks="cluster_name" in options)
+    if kind not in available:
+        raise ContainerJobError(
+            f"container_job {task_id!r}: kind='job' needs a Kubernetes connection; on EKS "
+            "through the AWS connection (K8S_EKS_CLUSTER) only pods run: use kind='pod'"
+        )
+    operator = available[kind](
         task_id=task_id,
         image=image_template(task_id, image, settings),
         arguments=as_list(arguments),
@@ -104,12 +110,18 @@ def container_job(
     return operator
 
 
-def operators(runtime: str) -> dict[str, type[KubernetesPodOperator]]:
+def operators(runtime: str, eks: bool = False) -> dict[str, type[KubernetesPodOperator]]:
     """The provider's operators by kind, or for `make run-local` their local twins."""
     if runtime == "local":
         from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.k8s import LOCAL_K8S
 
         return LOCAL_K8S
+    if eks:
+        # Airflow outside the cluster (MWAA): the amazon provider's pod operator signs in to
+        # EKS with the AWS connection. It loads boto3, so only such environments import it.
+        from airflow.providers.amazon.aws.operators.eks import EksPodOperator
+
+        return {"pod": EksPodOperator}
     return {"pod": KubernetesPodOperator, "job": KubernetesJobOperator}
 
 
@@ -192,10 +204,17 @@ def resources(
 
 
 def connection(settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
-    """In-cluster, a kube config file, or an Airflow connection: the hook takes one of them,
-    so overriding any one per task replaces the environment's choice entirely."""
+    """In-cluster, a kube config file, an Airflow connection, or an EKS cluster reached with
+    the AWS connection: the hook takes one of them, so overriding any of the first three per
+    task replaces the environment's choice entirely."""
     if overrides.keys() & set(CONNECTION_KEYS):
         return {key: overrides.get(key) for key in CONNECTION_KEYS}
+    if settings.K8S_EKS_CLUSTER:
+        return {
+            "cluster_name": settings.K8S_EKS_CLUSTER,
+            "aws_conn_id": settings.AWS_CONN_ID,
+            "region": settings.AWS_REGION,
+        }
     return {
         "in_cluster": settings.K8S_IN_CLUSTER,
         "config_file": settings.K8S_CONFIG_FILE,
