@@ -80,6 +80,18 @@ def test_a_job_asking_more_than_the_limit_range_allows_fails_naming_the_task(gat
     )
 
 
+def test_make_format_fixes_what_make_lint_would_report(gated_repo):
+    script = gated_repo / "scripts" / "new_app.py"
+    original = script.read_text()
+    script.write_text("import os\n" + original.replace("    ", "  ", 1))
+    try:
+        run(["make", "format"], gated_repo)
+        fixed = script.read_text()
+    finally:
+        script.write_text(original)
+    assert fixed == original
+
+
 def test_two_repositories_share_one_dags_folder(gated_repo, tmp_path):
     other = bake(tmp_path / "other", project_name="Marketing Lake", owner="marketing")
     dags_folder = tmp_path / "airflow-dags"

@@ -29,6 +29,7 @@ class Environment:
     aws_region: str
     deployment_bucket: str
     image_registry: str
+    image_platform: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,21 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
         aws_region=settings["AWS_REGION"],
         deployment_bucket=settings["DEPLOYMENT_BUCKET"],
         image_registry=settings["IMAGE_REGISTRY"],
+        image_platform=settings["IMAGE_PLATFORM"],
     )
+
+
+def image_platform(root: Path = REPO) -> str:
+    """The one platform the images are built for: every deployed environment runs the same
+    image (built once, promoted by digest), so their IMAGE_PLATFORM settings must agree."""
+    platforms = {
+        path.stem: json.loads(path.read_text())["IMAGE_PLATFORM"]
+        for path in sorted(environments_dir(root).glob("*.json"))
+    }
+    if len(set(platforms.values())) != 1:
+        found = ", ".join(f"{name}: {platform}" for name, platform in platforms.items())
+        raise DeployError(f"IMAGE_PLATFORM differs ({found}): one image serves every environment")
+    return next(iter(platforms.values()))
 
 
 def container_jobs(root: Path = REPO) -> list[ContainerJob]:

@@ -24,6 +24,7 @@ def environment() -> Environment:
         aws_region="eu-west-1",
         deployment_bucket="s3://team-deployment/dev",
         image_registry=REGISTRY,
+        image_platform="linux/arm64",
     )
 
 
