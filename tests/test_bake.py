@@ -125,6 +125,24 @@ def test_environment_settings_carry_the_answers(tmp_path):
     assert prod["K8S_NAMESPACE"] == "lake-jobs"
 
 
+@pytest.mark.parametrize("api", ["airflow", "mwaa"])
+def test_kubernetes_settings_follow_how_airflow_reaches_the_cluster(tmp_path, api):
+    """In the cluster: in-cluster config, the worker's service account is the RBAC subject.
+    MWAA: the AWS connection to an EKS cluster, the MWAA role mapped to a group."""
+    repo = bake(tmp_path, airflow_api=api)
+    for env in ("dev", "staging", "prod"):
+        settings = json.loads((repo / f"dags/data_pipelines/environments/{env}.json").read_text())
+        assert settings["K8S_SERVICE_ACCOUNT"] == "jobs"
+        assert settings["K8S_SERVICE_ACCOUNT_ROLE_ARN"] == (
+            f"arn:aws:iam::123456789012:role/data-pipelines-{env}-jobs"
+        )
+        assert settings["K8S_IN_CLUSTER"] is (api == "airflow")
+        assert settings["K8S_EKS_CLUSTER"] == ("data-pipelines" if api == "mwaa" else None)
+        assert settings["K8S_AIRFLOW_SUBJECT"]["kind"] == (
+            "Group" if api == "mwaa" else "ServiceAccount"
+        )
+
+
 def test_cruft_record_can_drive_cruft_update(default_repo):
     record = json.loads((default_repo / ".cruft.json").read_text())
     assert Path(record["template"]) == TEMPLATE

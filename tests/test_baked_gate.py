@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import bake, commit_all, run
 from test_hooks import pre_gen
 
@@ -45,6 +46,50 @@ def test_make_help_lists_the_targets(gated_repo):
     out = run(["make", "help"], gated_repo).stdout
     for target in ("setup", "test", "lint"):
         assert f"make {target} " in out
+
+
+def test_k8s_manifests_render_for_kubectl_apply(gated_repo):
+    out = run(["make", "k8s-manifests", "ENVIRONMENT=prod"], gated_repo).stdout
+    kinds = [document["kind"] for document in yaml.safe_load_all(out)]
+    assert kinds == [
+        "Namespace",
+        "ServiceAccount",
+        "ResourceQuota",
+        "LimitRange",
+        "Role",
+        "RoleBinding",
+        "NetworkPolicy",
+    ]
+    bad = run(["make", "k8s-manifests", "ENVIRONMENT=nowhere"], gated_repo, check=False)
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("error: unknown environment 'nowhere' (known: dev, local, prod")
+
+
+def test_a_job_asking_more_than_the_limit_range_allows_fails_naming_the_task(gated_repo):
+    dag = gated_repo / "dags/data_pipelines/apps/k8s_example/k8s_example_dag.py"
+    original = dag.read_text()
+    dag.write_text(original.replace('memory="1Gi"', 'memory="64Gi"'))
+    try:
+        result = run(["make", "test-dags", "ARGS=-k every_container_task"], gated_repo, check=False)
+    finally:
+        dag.write_text(original)
+    assert result.returncode != 0
+    assert (
+        "data_pipelines.k8s_example: task 'score' in prod: memory 64Gi exceeds the LimitRange max"
+        in result.stdout
+    )
+
+
+def test_make_format_fixes_what_make_lint_would_report(gated_repo):
+    script = gated_repo / "scripts" / "new_app.py"
+    original = script.read_text()
+    script.write_text("import os\n" + original.replace("    ", "  ", 1))
+    try:
+        run(["make", "format"], gated_repo)
+        fixed = script.read_text()
+    finally:
+        script.write_text(original)
+    assert fixed == original
 
 
 def test_two_repositories_share_one_dags_folder(gated_repo, tmp_path):

@@ -17,6 +17,7 @@ from conftest import bake
 PACKAGE = "data_pipelines"
 WORKFLOWS = (".github/workflows/ci.yml", ".github/workflows/deploy.yml")
 ACTION = ".github/actions/deploy/action.yml"
+DEPENDABOT = ".github/dependabot.yml"
 ANSWERS = [
     {"airflow_api": api, "dags_target": target}
     for api in ("airflow", "mwaa")
@@ -79,6 +80,9 @@ def test_ci_gates_every_push_and_pull_request(baked):
     runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
     assert "make test" in runs
     assert any("build-images" in run for run in runs)
+    images = ci["jobs"]["images"]["steps"]
+    qemu = next(i for i, s in enumerate(images) if "setup-qemu-action" in s.get("uses", ""))
+    assert qemu < next(i for i, s in enumerate(images) if "build-images" in s.get("run", ""))
     assert any("actionlint" in run for run in runs)
 
 
@@ -106,6 +110,56 @@ def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
         assert job["steps"][-1]["uses"] == "./.github/actions/deploy"
 
 
+def test_only_main_deploys_and_only_main_may_assume_the_role(baked):
+    """A manual run from another branch deploys nothing; the OIDC trust says the same."""
+    repo, _ = baked
+    jobs = load(repo, ".github/workflows/deploy.yml")["jobs"]
+    for name in ("dev", "staging", "prod"):
+        condition = " ".join(jobs[name]["if"].split())
+        assert condition.startswith("github.ref == 'refs/heads/main' && ") or (
+            "&& github.ref == 'refs/heads/main' &&" in condition
+        ), condition
+    trust = json.loads((repo / "deploy/github-oidc-trust-policy.json").read_text())
+    (condition,) = trust["Statement"][0]["Condition"].values()
+    assert condition["token.actions.githubusercontent.com:sub"].endswith(
+        ":environment:ENVIRONMENT:ref:refs/heads/main"
+    )
+    assert "include_claim_keys" in (repo / "README.md").read_text()
+
+
+def test_images_are_built_once_and_promoted_by_digest(baked):
+    repo, _ = baked
+    jobs = load(repo, ".github/workflows/deploy.yml")["jobs"]
+    deploys = ("dev", "staging", "prod")
+    promotes = {name: jobs[name]["steps"][-1]["with"].get("promote-from") for name in deploys}
+    assert promotes == {"dev": None, "staging": "dev", "prod": "staging"}
+    steps = load(repo, ACTION)["runs"]["steps"]
+    builds = [s for s in steps if "push-images" in s.get("run", "")]
+    promotions = [s for s in steps if "promote-images" in s.get("run", "")]
+    assert [s["if"] for s in builds] == ["inputs.promote-from == ''"]
+    assert [s["if"] for s in promotions] == ["inputs.promote-from != ''"]
+    assert "build" not in promotions[0]["run"]
+
+
+def test_dependabot_keeps_actions_base_images_and_every_lock_current(baked):
+    repo, _ = baked
+    lint([tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", DEPENDABOT], repo)
+    updates = {u["package-ecosystem"]: u["directories"] for u in load(repo, DEPENDABOT)["updates"]}
+    assert updates == {
+        "github-actions": ["/", "/.github/actions/*"],
+        "docker": ["/jobs/*/*"],
+        "uv": ["/", "/jobs/*/*"],
+    }
+
+
+def test_make_format_runs_the_ruff_that_pre_commit_pins(baked):
+    repo, _ = baked
+    makefile = (repo / "Makefile").read_text()
+    assert "RUFF := $(shell grep -o -m 1 'ruff==[0-9.]*' .pre-commit-config.yaml)" in makefile
+    assert "ruff check --fix ." in makefile and "ruff format ." in makefile
+    assert "make format" in (repo / "README.md").read_text()
+
+
 def test_business_code_ships_before_the_variable_and_the_dags(baked):
     repo, answers = baked
     steps = load(repo, ACTION)["runs"]["steps"]
@@ -114,7 +168,14 @@ def test_business_code_ships_before_the_variable_and_the_dags(baked):
         for step in steps
         if "run" in step
     ]
-    expected = ["settings", "push-images", "upload-artifacts", "set-release", "sync-dags"]
+    expected = [
+        "settings",
+        "push-images",
+        "promote-images",
+        "upload-artifacts",
+        "set-release",
+        "sync-dags",
+    ]
     if answers["dags_target"] == "none":
         expected.remove("sync-dags")
     assert commands == expected
@@ -160,5 +221,5 @@ def test_iam_policies_are_least_privilege_documents(baked):
     assert uploads["Resource"] == "arn:aws:s3:::data-pipelines-deployment/*"
     (condition,) = trust["Statement"][0]["Condition"].values()
     assert condition["token.actions.githubusercontent.com:sub"] == (
-        "repo:GITHUB_OWNER/data-pipelines:environment:ENVIRONMENT"
+        "repo:GITHUB_OWNER/data-pipelines:environment:ENVIRONMENT:ref:refs/heads/main"
     )

@@ -5,6 +5,7 @@ value but no slug. (MWAA: tests/test_new_app.py.)"""
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import bake, commit_all, run
 
 pytestmark = pytest.mark.gate
@@ -18,3 +19,12 @@ def test_china_region_and_late_alphabet_package_pass_make_test(tmp_path):
     usage = run(["make", "rollback"], repo, check=False)
     assert usage.returncode == 2
     assert "usage: make rollback ENVIRONMENT=" in usage.stderr
+    manifests = run(["make", "k8s-manifests", "ENVIRONMENT=prod"], repo).stdout
+    binding = next(d for d in yaml.safe_load_all(manifests) if d["kind"] == "RoleBinding")
+    assert binding["subjects"] == [
+        {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Group",
+            "name": "data-pipelines-airflow",
+        }
+    ]

@@ -224,3 +224,22 @@ def test_bad_jobs_are_rejected_with_the_task_and_the_fix(kwargs, message):
 def test_a_job_outside_a_dag_is_rejected():
     with pytest.raises(k8s.ContainerJobError, match=r"inside `with DAG\(...\)` or pass dag="):
         k8s.container_job(task_id="my_job", image="my_app-my_job", memory="2Gi", cpu="1")
+
+
+def test_an_eks_cluster_is_reached_with_the_aws_connection(monkeypatch):
+    """Airflow outside the cluster (MWAA): the amazon provider's EksPodOperator, pods only."""
+    from airflow.providers.amazon.aws.operators.eks import EksPodOperator
+
+    eks = dataclasses.replace(SETTINGS, K8S_IN_CLUSTER=False, K8S_EKS_CLUSTER="team-cluster")
+    monkeypatch.setattr(k8s, "load_settings", lambda: eks)
+    task = job()
+    assert isinstance(task, EksPodOperator)
+    assert (task.cluster_name, task.aws_conn_id, task.region) == (
+        "team-cluster",
+        SETTINGS.AWS_CONN_ID,
+        SETTINGS.AWS_REGION,
+    )
+    assert task.in_cluster is False
+    assert built_pod(task)["spec"]["serviceAccountName"] == SETTINGS.K8S_SERVICE_ACCOUNT
+    with pytest.raises(k8s.ContainerJobError, match="'my_job': kind='job' needs a Kubernetes"):
+        job(kind="job")

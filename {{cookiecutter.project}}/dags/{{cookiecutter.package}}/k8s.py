@@ -100,7 +100,13 @@ def container_job(
     )
     options["volumes"] = [tmp_volume(), *overrides.get("volumes", [])]
     options["volume_mounts"] = [tmp_mount(), *overrides.get("volume_mounts", [])]
-    operator = operator_class(settings.RUNTIME, kind)(
+    eks = "cluster_name" in options
+    if eks and kind != "pod":
+        raise ContainerJobError(
+            f"container_job {task_id!r}: kind='job' needs a Kubernetes connection; on EKS "
+            "through the AWS connection (K8S_EKS_CLUSTER) only pods run: use kind='pod'"
+        )
+    operator = operator_class(settings.RUNTIME, kind, eks=eks)(
         task_id=task_id,
         image=image_template(task_id, image, settings),
         arguments=as_list(arguments),
@@ -117,12 +123,18 @@ def container_job(
     return operator
 
 
-def operator_class(runtime: str, kind: str) -> type[KubernetesPodOperator]:
+def operator_class(runtime: str, kind: str, eks: bool = False) -> type[KubernetesPodOperator]:
     """The provider's operator of `kind`, or for `make run-local` its local twin."""
     if runtime == "local":
         from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.k8s import LOCAL_K8S
 
         return LOCAL_K8S[kind]
+    if eks:
+        # Airflow outside the cluster (MWAA): the amazon provider's pod operator signs in to
+        # EKS with the AWS connection. It loads boto3, so only such environments import it.
+        from airflow.providers.amazon.aws.operators.eks import EksPodOperator
+
+        return EksPodOperator
     if kind == "job":
         # Imported here: only DAG files that run Kubernetes Jobs pre-import the Jobs module.
         from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
@@ -210,10 +222,17 @@ def resources(
 
 
 def connection(settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
-    """In-cluster, a kube config file, or an Airflow connection: the hook takes one of them,
-    so overriding any one per task replaces the environment's choice entirely."""
+    """In-cluster, a kube config file, an Airflow connection, or an EKS cluster reached with
+    the AWS connection: the hook takes one of them, so overriding any of the first three per
+    task replaces the environment's choice entirely."""
     if overrides.keys() & set(CONNECTION_KEYS):
         return {key: overrides.get(key) for key in CONNECTION_KEYS}
+    if settings.K8S_EKS_CLUSTER:
+        return {
+            "cluster_name": settings.K8S_EKS_CLUSTER,
+            "aws_conn_id": settings.AWS_CONN_ID,
+            "region": settings.AWS_REGION,
+        }
     return {
         "in_cluster": settings.K8S_IN_CLUSTER,
         "config_file": settings.K8S_CONFIG_FILE,

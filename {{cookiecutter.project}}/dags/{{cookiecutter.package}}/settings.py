@@ -38,7 +38,7 @@ class Settings:
     K8S_CONFIG_FILE: str | None
     K8S_CONN_ID: str | None
     K8S_IMAGE_PULL_SECRETS: tuple[str, ...]
-    K8S_SERVICE_ACCOUNT: str | None
+    K8S_SERVICE_ACCOUNT: str
     K8S_ON_FINISH_ACTION: str
     K8S_STARTUP_TIMEOUT_SECONDS: int
     EMR_IDLE_TIMEOUT_SECONDS: int
@@ -46,6 +46,14 @@ class Settings:
     EMR_MAX_CLUSTER_AGE_HOURS: int
     EMR_JANITOR_DRY_RUN: bool
     K8S_JOB_TIMEOUT_SECONDS: int
+    # The namespace's footing, rendered by `make k8s-manifests` (scripts/k8s_manifests.py).
+    K8S_VERSION: str
+    K8S_SERVICE_ACCOUNT_ROLE_ARN: str | None
+    K8S_AIRFLOW_SUBJECT: dict[str, str]
+    K8S_EKS_CLUSTER: str | None
+    K8S_QUOTA: dict[str, str]
+    K8S_CONTAINER_LIMITS: dict[str, dict[str, str]]
+    IMAGE_PLATFORM: str
     # `local` runs every task on this machine (make run-local); see local/__init__.py.
     RUNTIME: str = "cloud"
 

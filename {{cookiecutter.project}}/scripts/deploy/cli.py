@@ -1,7 +1,8 @@
 """`python -m scripts.deploy <command>`: the deploy pipeline's steps, one command each.
 
-The deploy workflow runs, per environment and in this order: push-images, upload-artifacts,
-set-release, sync-dags. Every failure ends with one `error:` line and exit code 1.
+The deploy workflow runs, per environment and in this order: push-images (the first
+environment) or promote-images (the next ones), upload-artifacts, set-release, sync-dags.
+Every failure ends with one `error:` line and exit code 1.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.deploy import DeployError, airflow_variable, artifacts, dags, images
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, check_release, load_environment
+from scripts.deploy.layout import (
+    DOCKER_TAG_VARIABLE,
+    EMR_POOL,
+    check_release,
+    image_platform,
+    load_environment,
+)
 
 
 def s3_client(region: str):
@@ -31,7 +38,7 @@ def show_settings(args: argparse.Namespace) -> None:
 
 
 def build_images(args: argparse.Namespace) -> None:
-    built = images.build_images(args.tag)
+    built = images.build_images(args.tag, image_platform())
     print(f"images: built {len(built)}" if built else "images: no container jobs to build")
 
 
@@ -39,6 +46,12 @@ def push_images(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
     pushed = images.push_images(environment, check_release(args.release))
     print(f"images: {len(pushed)} in {environment.image_registry} for {args.release}")
+
+
+def promote_images(args: argparse.Namespace) -> None:
+    source, target = load_environment(args.source), load_environment(args.environment)
+    promoted = images.promote_images(source, target, check_release(args.release))
+    print(f"images: {len(promoted)} promoted from {source.name} to {target.name}")
 
 
 def upload_artifacts(args: argparse.Namespace) -> None:
@@ -80,17 +93,27 @@ def sync_dags(args: argparse.Namespace) -> None:
 
 
 ARGUMENTS = {
+    "source": "the environment the release's images come from (deployed before)",
     "environment": "dev, staging or prod: a file in the package's environments/",
     "release": "the full commit SHA of the release",
     "target": "the DAGs folder, s3://<bucket>[/<prefix>]",
 }
 COMMANDS = {
     "settings": (show_settings, "print an environment's deploy targets", ["environment"]),
-    "build-images": (build_images, "build every container job image, push none", []),
+    "build-images": (
+        build_images,
+        "build every container job image for IMAGE_PLATFORM, push none",
+        [],
+    ),
     "push-images": (
         push_images,
-        "build and push each image of the release that is not in the registry yet",
+        "build and push each image of the release not in the registry yet (first environment)",
         ["environment", "release"],
+    ),
+    "promote-images": (
+        promote_images,
+        "copy the release's images from an earlier environment's registry, by digest",
+        ["source", "environment", "release"],
     ),
     "upload-artifacts": (
         upload_artifacts,

@@ -1,13 +1,16 @@
-"""Build the container job images, and push them to an environment's registry.
+"""Build the container job images once, push them to the first environment's registry, and
+promote them to the next environments by digest.
 
 An image is tagged with the release (the commit SHA) and the tag never moves: an image that is
-already in the registry is left alone, so re-running a deploy is safe, a registry with
-immutable tags accepts it, and environments sharing a registry build each release once.
+already in the registry is left alone, so re-running a deploy is safe and a registry with
+immutable tags accepts it. Later environments get the very image the first one ran, found by
+its digest and copied with `docker buildx imagetools create`: never rebuilt.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,6 +20,8 @@ import boto3
 from scripts.deploy import DeployError
 from scripts.deploy.layout import REPO, ContainerJob, Environment, container_jobs
 
+# What `docker buildx imagetools inspect` prints: the manifest (list) of a reference, as JSON.
+MANIFEST_FORMAT = "{% raw %}{{json .Manifest}}{% endraw %}"
 # <account>.dkr.ecr.<region>.<the partition's domain>: amazonaws.com, amazonaws.com.cn, ...
 ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+$")
 
@@ -34,17 +39,17 @@ def docker(*args: str, stdin: str | None = None, probe: bool = False) -> bool:
     return result.returncode == 0
 
 
-def build(job: ContainerJob, reference: str, revision: str) -> None:
+def build(job: ContainerJob, reference: str, revision: str, platform: str) -> None:
     label = f"org.opencontainers.image.revision={revision}"
-    docker("build", "--tag", reference, "--label", label, str(job.context))
+    docker("build", "--platform", platform, "--tag", reference, "--label", label, str(job.context))
 
 
-def build_images(tag: str, root: Path = REPO) -> list[str]:
+def build_images(tag: str, platform: str, root: Path = REPO) -> list[str]:
     """Build every image locally, without a registry: what CI checks on every push."""
     references = []
     for job in container_jobs(root):
         reference = f"{job.image}:{tag}"
-        build(job, reference, tag)
+        build(job, reference, tag, platform)
         references.append(reference)
     return references
 
@@ -78,7 +83,53 @@ def push_images(environment: Environment, release: str, root: Path = REPO) -> li
         if docker("manifest", "inspect", reference, probe=True):
             print(f"{reference}: already in the registry")
         else:
-            build(job, reference, release)
+            build(job, reference, release, environment.image_platform)
             docker("push", reference)
         references.append(reference)
+    return references
+
+
+def digest(reference: str) -> str | None:
+    """The registry's digest of `reference`, or None when the registry does not have it."""
+    try:
+        result = subprocess.run(
+            ["docker", "buildx", "imagetools", "inspect", "--format", MANIFEST_FORMAT, reference],
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise DeployError("docker is not installed or not on PATH") from None
+    return json.loads(result.stdout)["digest"] if result.returncode == 0 else None
+
+
+def promote_images(
+    source: Environment, target: Environment, release: str, root: Path = REPO
+) -> list[str]:
+    """Copy each image of `release` from `source`'s registry to `target`'s, by digest.
+
+    Every copy is printed as `<source>@<digest> -> <target>`, the audit trail of what runs
+    where; an image missing from `source` stops the deploy (deploy `source` first).
+    """
+    jobs = container_jobs(root)
+    if not jobs:
+        print("images: no container jobs (jobs/<app>/<job>/Dockerfile)")
+        return []
+    log_in(source.image_registry)
+    if target.image_registry != source.image_registry:
+        log_in(target.image_registry)
+    references = []
+    for job in jobs:
+        origin, reference = job.reference(source, release), job.reference(target, release)
+        found = digest(origin)
+        if found is None:
+            raise DeployError(
+                f"{origin} is not in {source.name}'s registry: deploy {source.name} first"
+            )
+        if digest(reference) != found:
+            docker("buildx", "imagetools", "create", "--tag", reference, f"{origin}@{found}")
+        if digest(reference) != found:
+            raise DeployError(f"{reference} does not have the digest {found} after the copy")
+        print(f"{origin}@{found} -> {reference}")
+        references.append(f"{reference}@{found}")
     return references

@@ -32,6 +32,7 @@ class Environment:
     deployment_bucket: str
     image_registry: str
     emr_max_clusters: int
+    image_platform: str
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,21 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
         deployment_bucket=settings["DEPLOYMENT_BUCKET"],
         image_registry=settings["IMAGE_REGISTRY"],
         emr_max_clusters=settings["EMR_MAX_CLUSTERS"],
+        image_platform=settings["IMAGE_PLATFORM"],
     )
+
+
+def image_platform(root: Path = REPO) -> str:
+    """The one platform the images are built for: every deployed environment runs the same
+    image (built once, promoted by digest), so their IMAGE_PLATFORM settings must agree."""
+    platforms = {
+        path.stem: json.loads(path.read_text())["IMAGE_PLATFORM"]
+        for path in sorted(environments_dir(root).glob("*.json"))
+    }
+    if len(set(platforms.values())) != 1:
+        found = ", ".join(f"{name}: {platform}" for name, platform in platforms.items())
+        raise DeployError(f"IMAGE_PLATFORM differs ({found}): one image serves every environment")
+    return next(iter(platforms.values()))
 
 
 def container_jobs(root: Path = REPO) -> list[ContainerJob]:

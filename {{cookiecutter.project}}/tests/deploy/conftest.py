@@ -25,6 +25,7 @@ def environment() -> Environment:
         deployment_bucket="s3://team-deployment/dev",
         image_registry=REGISTRY,
         emr_max_clusters=2,
+        image_platform="linux/arm64",
     )
 
 

@@ -28,23 +28,33 @@ class FakeDocker:
     """A `docker` executable on PATH that records its calls and keeps a registry of pushes.
 
     There is no Docker engine in CI's unit-test stage; what is tested is which commands the
-    deploy runs, in which order, with which arguments and input.
+    deploy runs, in which order, with which arguments and input. The registry maps each pushed
+    reference to its digest, which depends on the image and tag only: a copy keeps it.
     """
 
     SCRIPT = """\
-        import json, os, sys
+        import hashlib, json, os, sys
         args = sys.argv[1:]
         stdin = sys.stdin.read() if "--password-stdin" in args else None
         with open(os.environ["FAKE_DOCKER_LOG"], "a") as log:
             log.write(json.dumps({"args": args, "stdin": stdin}) + "\\n")
         registry = os.environ["FAKE_DOCKER_REGISTRY"]
-        pushed = open(registry).read().split()
+        pushed = json.loads(open(registry).read() or "{}")
         if args[0] == os.environ.get("FAKE_DOCKER_FAIL"):
             sys.exit(3)
         if args[:2] == ["manifest", "inspect"]:
             sys.exit(0 if args[2] in pushed else 1)
+        if args[:3] == ["buildx", "imagetools", "inspect"]:
+            if args[-1] not in pushed:
+                sys.exit(1)
+            print(json.dumps({"mediaType": "application/vnd.oci.image.index.v1+json",
+                              "digest": pushed[args[-1]]}))
         if args[0] == "push":
-            open(registry, "a").write(args[1] + "\\n")
+            image = args[1].rsplit("/", 1)[-1]
+            pushed[args[1]] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        if args[:3] == ["buildx", "imagetools", "create"]:
+            pushed[args[4]] = args[5].split("@")[1]
+        open(registry, "w").write(json.dumps(pushed))
     """
 
     def __init__(self, directory: Path, monkeypatch) -> None:
@@ -52,7 +62,7 @@ class FakeDocker:
         executable.parent.mkdir(parents=True)
         self.log = directory / "calls.jsonl"
         self.registry = directory / "registry.txt"
-        self.registry.write_text("")
+        self.registry.write_text("{}")
         executable.write_text(f"#!{sys.executable}\n" + textwrap.dedent(self.SCRIPT))
         executable.chmod(0o755)
         monkeypatch.setenv("PATH", f"{executable.parent}{os.pathsep}{os.environ['PATH']}")

@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 
 from scripts.deploy import DeployError
-from scripts.deploy.images import ECR_HOST, build_images, push_images
+from scripts.deploy.images import ECR_HOST, build_images, promote_images, push_images
 from tests.deploy.support import REGISTRY, RELEASE
 
 TRAIN = f"{REGISTRY}/recommend-train:{RELEASE}"
@@ -11,10 +11,13 @@ PUBLISH = f"{REGISTRY}/report-publish:{RELEASE}"
 
 
 def test_build_images_builds_each_job_from_its_own_folder(tree, fake_docker):
-    assert build_images("local", tree) == ["recommend-train:local", "report-publish:local"]
+    built = build_images("local", "linux/arm64", tree)
+    assert built == ["recommend-train:local", "report-publish:local"]
     assert fake_docker.commands() == [
         [
             "build",
+            "--platform",
+            "linux/arm64",
             "--tag",
             "recommend-train:local",
             "--label",
@@ -23,6 +26,8 @@ def test_build_images_builds_each_job_from_its_own_folder(tree, fake_docker):
         ],
         [
             "build",
+            "--platform",
+            "linux/arm64",
             "--tag",
             "report-publish:local",
             "--label",
@@ -41,10 +46,10 @@ def test_push_logs_in_to_ecr_then_builds_and_pushes_each_image(tree, fake_docker
     assert not any(login["stdin"] in arg for call in fake_docker.calls for arg in call["args"])
     assert [call["args"][:2] for call in rest] == [
         ["manifest", "inspect"],
-        ["build", "--tag"],
+        ["build", "--platform"],
         ["push", TRAIN],
         ["manifest", "inspect"],
-        ["build", "--tag"],
+        ["build", "--platform"],
         ["push", PUBLISH],
     ]
 
@@ -89,11 +94,47 @@ def test_a_failed_build_stops_the_deploy(tree, fake_docker, aws, environment, mo
 
 def test_no_container_jobs_means_no_docker_at_all(tmp_path, fake_docker, environment):
     assert push_images(environment, RELEASE, tmp_path) == []
-    assert build_images("local", tmp_path) == []
+    assert build_images("local", "linux/amd64", tmp_path) == []
     assert fake_docker.calls == []
 
 
 def test_missing_docker_is_one_clear_error(tree, environment, monkeypatch):
     monkeypatch.setenv("PATH", str(tree / "no-bin"))
     with pytest.raises(DeployError, match="docker is not installed"):
-        build_images("local", tree)
+        build_images("local", "linux/amd64", tree)
+
+
+def test_promotion_copies_the_very_image_by_digest(tree, fake_docker, aws, environment, capsys):
+    push_images(environment, RELEASE, tree)
+    staging = replace(environment, name="staging", image_registry="registry.example.com/team")
+    first = len(fake_docker.calls)
+    promoted = promote_images(environment, staging, RELEASE, tree)
+    commands = fake_docker.commands()[first:]
+    copies = [c for c in commands if c[:3] == ["buildx", "imagetools", "create"]]
+    assert [copy[3:5] for copy in copies] == [
+        ["--tag", f"registry.example.com/team/recommend-train:{RELEASE}"],
+        ["--tag", f"registry.example.com/team/report-publish:{RELEASE}"],
+    ]
+    assert [copy[5] for copy in copies] == [
+        reference.replace("registry.example.com/team", REGISTRY) for reference in promoted
+    ]
+    assert "build" not in [command[0] for command in fake_docker.commands()[first:]]
+    assert f"{TRAIN}@sha256:" in capsys.readouterr().out, "each copy is in the log"
+
+
+def test_promotion_within_one_registry_copies_nothing(tree, fake_docker, aws, environment):
+    push_images(environment, RELEASE, tree)
+    first = len(fake_docker.calls)
+    staging = replace(environment, name="staging")
+    assert [ref.split("@")[0] for ref in promote_images(environment, staging, RELEASE, tree)] == [
+        TRAIN,
+        PUBLISH,
+    ]
+    assert "create" not in [arg for call in fake_docker.commands()[first:] for arg in call]
+
+
+def test_promotion_of_a_release_the_source_never_had_stops(tree, fake_docker, aws, environment):
+    staging = replace(environment, name="staging", image_registry="registry.example.com/team")
+    with pytest.raises(DeployError, match=r"recommend-train:.* not in dev's registry: deploy dev"):
+        promote_images(environment, staging, RELEASE, tree)
+    assert "create" not in [arg for call in fake_docker.commands() for arg in call]

@@ -8,7 +8,7 @@ from airflow.dag_processing.dagbag import DagBag
 from [[ cookiecutter.package ]].settings import PACKAGE, TEAM, load_settings
 
 from tests.conftest import APPS_DIR
-from tests.k8s_objects import DS, RELEASE, built_pod
+from tests.k8s_objects import DS, RELEASE, admission_problems, built_pod
 
 APP = "[[ cookiecutter.app ]]"
 DAG_ID = f"{PACKAGE}.{APP}"
@@ -48,6 +48,7 @@ def test_pod_reads_its_source_and_writes_to_its_data_path(score):
         "limits": {"memory": "1Gi", "cpu": "500m"},
         "requests": {"memory": "1Gi", "cpu": "500m"},
     }
+    assert not admission_problems(score, pod, settings), "the namespace would refuse the pod"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert pod["spec"]["imagePullSecrets"] == [

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 # The provider modules the team library uses, named here so that Airflow's DAG processor
 # loads them once instead of at every parse of this file (README: DAG parse cost).
-import airflow.providers.amazon.aws.operators.emr
+[% if cookiecutter.airflow_api == "mwaa" %]import airflow.providers.amazon.aws.operators.eks
+[% endif %]import airflow.providers.amazon.aws.operators.emr
 import airflow.providers.amazon.aws.sensors.emr
 import airflow.providers.cncf.kubernetes.operators.pod
 import pendulum
