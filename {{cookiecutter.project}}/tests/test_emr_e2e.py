@@ -90,8 +90,6 @@ CLUSTER = {
         }
     ],
     "LogUri": "{{ config.DATA_BUCKET }}/emr-logs/",
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
     "VisibleToAllUsers": True,
     "Tags": [{"Key": "cost-center", "Value": "42"}],
 }

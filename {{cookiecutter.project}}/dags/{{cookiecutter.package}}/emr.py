@@ -39,7 +39,9 @@ from {{ cookiecutter.package }}.settings import TEAM, load_settings
 {% raw %}
 if TYPE_CHECKING:
     from airflow.sdk import DAG, BaseOperator, Context
-
+{% endraw %}
+    from {{ cookiecutter.package }}.settings import Settings
+{% raw %}
 CLUSTER_POLL = timedelta(seconds=30)
 CLUSTER_MAX_WAIT = timedelta(hours=1)
 STEP_POLL = timedelta(seconds=60)
@@ -178,7 +180,7 @@ class Cluster:
             self.operators.create_cluster(
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
-                job_flow_overrides=self._job_flow(config),
+                job_flow_overrides=self._job_flow(in_environment(config, settings)),
                 emr_conn_id=None,
                 wait_for_completion=False,
                 deferrable=False,
@@ -287,6 +289,32 @@ class Cluster:
         # The run's state comes from the last step, not from the teardown, so a failed step
         # fails the run (on_failure_fail_dagrun=True would let terminate turn it green).
         previous >> self.terminate_task.as_teardown(setups=[self.create_task, self.wait_task])
+
+
+def in_environment(config: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """A cluster config with the environment's roles, network and security (the EMR_* settings).
+
+    They differ per environment and never per app, so cluster configs do not name them.
+    """
+    instances = {**config["Instances"], **settings.EMR_SECURITY_GROUPS}
+    subnets = list(settings.EMR_SUBNET_IDS)
+    if "InstanceFleets" in instances and subnets:
+        instances["Ec2SubnetIds"] = subnets
+    elif len(subnets) == 1:
+        instances["Ec2SubnetId"] = subnets[0]
+    elif subnets:
+        raise ValueError(
+            f"EMR_SUBNET_IDS of {settings.ENV} lists {len(subnets)} subnets: a cluster of "
+            "InstanceGroups runs in one; use InstanceFleets or list a single subnet"
+        )
+    security = {"SecurityConfiguration": settings.EMR_SECURITY_CONFIGURATION}
+    return {
+        **config,
+        "Instances": instances,
+        "ServiceRole": settings.EMR_SERVICE_ROLE,
+        "JobFlowRole": settings.EMR_INSTANCE_PROFILE,
+        **(security if settings.EMR_SECURITY_CONFIGURATION else {}),
+    }
 
 
 def _values_only(task: BaseOperator) -> BaseOperator:
