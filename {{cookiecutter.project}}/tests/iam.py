@@ -190,6 +190,8 @@ def emr_requests(call: Call, cluster_tags: Mapping[str, Mapping[str, str]]) -> l
 
 def requests(call: Call, cluster_tags: Mapping[str, Mapping[str, str]] | None = None):
     """The IAM authorizations AWS makes for `call`."""
+    if (call.service, call.operation) == ("sts", "GetCallerIdentity"):
+        return []  # needs no permission
     if call.service == "s3":
         return s3_requests(call)
     if call.service == "ecr":

@@ -20,6 +20,8 @@ from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM, load_settings
+from scripts.deploy import infra
+from tests.iam import ACCOUNT, Request, allows, denied, managed_policy, recorded_calls
 {% raw %}
 APP = "emr_e2e"
 RELEASE = "0123abcd"
@@ -264,4 +266,35 @@ def test_cluster_that_fails_to_start_is_still_terminated(dag, emr_client, cluste
     assert states["wait_for_cluster_e2e"] == "failed"
     assert states["count"] == states["wait_for_count"] == "upstream_failed"
     assert states["terminate_cluster_e2e"] == "success"
+
+
+def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
+    dag, emr_client, steps_end, stack_repo, monkeypatch
+):
+    """The stack's runtime policy (infra/aws/environment.yaml) against every AWS call of a run."""
+    steps_end("COMPLETED")
+    region = load_settings().AWS_REGION
+    infra.deploy_stack("dev", boto3.client("cloudformation", region_name=region), stack_repo)
+    with recorded_calls(monkeypatch) as calls:
+        run = dag.test(logical_date=LOGICAL_DATE)
+    assert run.state == "success", task_states(run)
+
+    iam = boto3.client("iam", region_name=region)
+    [policy] = [
+        policy
+        for policy in iam.list_policies(Scope="Local")["Policies"]
+        if policy["PolicyName"] == f"{infra.PROJECT}-dev-airflow-runtime"
+    ]
+    runtime = [managed_policy(iam, policy["Arn"])]
+    cluster = the_cluster(emr_client)
+    tags = {cluster["Id"]: {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}}
+    assert {call.operation for call in calls} >= {"RunJobFlow", "AddJobFlowSteps"}
+    assert denied(runtime, calls, cluster_tags=tags) == []
+    # What the EMR janitor calls, and another team's cluster out of reach.
+    assert allows(runtime, Request("elasticmapreduce:ListClusters", "*"))
+    other = {"aws:ResourceTag/team": "another-team"}
+    arn = f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/{cluster['Id']}"
+    assert not allows(runtime, Request("elasticmapreduce:TerminateJobFlows", arn, other))
+    untagged = Request("elasticmapreduce:RunJobFlow", "*", {"aws:RequestTag/team": "another"})
+    assert not allows(runtime, untagged)
 {% endraw %}
