@@ -47,6 +47,11 @@ def test_each_pattern_passes_the_gate(repo):
     for name, pattern in (("orders", "spark"), ("scoring", "k8s"), (LONGEST, "hybrid")):
         out = run(["make", "new-app", f"name={name}", f"pattern={pattern}"], repo).stdout
         assert f"dags/{PACKAGE}/apps/{name}/{name}_dag.py" in out
+        assert ("infra/aws/environment.yaml" in out) == (pattern != "spark")
+    stack = (repo / "infra/aws/environment.yaml").read_text()
+    assert stack.count("Type: AWS::ECR::Repository") == 2
+    assert "RepositoryName: !Sub ${RegistryPath}/scoring-score\n" in stack
+    assert f"RepositoryName: !Sub ${{RegistryPath}}/{LONGEST}-score\n" in stack
     assert (repo / "jobs/orders/spark/daily_event_counts.py").exists()
     assert (repo / "jobs/scoring/score/Dockerfile").exists()
     assert (repo / f"jobs/{LONGEST}/spark/preprocess.py").exists()
@@ -110,11 +115,13 @@ def test_gate_names_what_is_broken(repo):
         (apps / name / f"{name}_dag.py").write_text(textwrap.dedent(source))
     config = apps / "orders" / "job_configs" / "daily_event_counts.json"
     config.write_text(config.read_text().replace('"ScriptPath"', '"ScriptPaht"'))
+    (repo / "jobs/orders/publish").mkdir()
+    (repo / "jobs/orders/publish/Dockerfile").write_text("FROM python:3.12-slim\n")
     try:
         result = run(["make", "test-dags"], repo, check=False)
     finally:
         run(["git", "checkout", "--", "."], repo)
-        run(["git", "clean", "-fdq", "dags"], repo)
+        run(["git", "clean", "-fdq", "dags", "jobs"], repo)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     for name in BREAKAGES:
@@ -124,3 +131,4 @@ def test_gate_names_what_is_broken(repo):
     assert "set cpu and memory limits" in output
     assert "must be tagged {{ var.value.data_pipelines_docker_tag }}" in output
     assert "metadata database accessed while parsing DAG files" in output
+    assert "no AWS::ECR::Repository for jobs/orders/publish" in output
