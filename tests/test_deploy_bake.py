@@ -3,7 +3,6 @@ schemas, zizmor-clean, in deploy order, with pinned actions; a stack granting na
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -159,9 +158,8 @@ CloudFormationLoader.add_multi_constructor("!", _untagged)
 
 def test_the_stack_grants_named_actions_only(baked):
     repo, answers = baked
-    template = yaml.load(  # noqa: S506 (a SafeLoader)
-        (repo / "infra/aws/environment.yaml").read_text(), Loader=CloudFormationLoader
-    )
+    text = (repo / "infra/aws/environment.yaml").read_text()
+    template = yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader)
     documents = [
         policy["PolicyDocument"]
         for resource in template["Resources"].values()
