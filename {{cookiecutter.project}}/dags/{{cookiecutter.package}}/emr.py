@@ -35,13 +35,11 @@ from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import ensure_macros
-from {{ cookiecutter.package }}.settings import TEAM, load_settings
+from {{ cookiecutter.package }}.settings import TEAM, Settings, load_settings
 {% raw %}
 if TYPE_CHECKING:
     from airflow.sdk import DAG, BaseOperator, Context
-{% endraw %}
-    from {{ cookiecutter.package }}.settings import Settings
-{% raw %}
+
 CLUSTER_POLL = timedelta(seconds=30)
 CLUSTER_MAX_WAIT = timedelta(hours=1)
 STEP_POLL = timedelta(seconds=60)

@@ -32,6 +32,7 @@ def stacks(stack_repo, aws, capsys):
     infra.deploy_stack("dev", cloudformation, stack_repo)
     printed = capsys.readouterr().out
     infra.deploy_stack("staging", cloudformation, stack_repo)
+    capsys.readouterr()
     for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
         bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
         boto3.client("s3", region_name=REGION).create_bucket(
@@ -69,6 +70,11 @@ def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks)
     iam.get_role(RoleName=dev["EMR_SERVICE_ROLE"])
     with pytest.raises(iam.exceptions.NoSuchEntityException):  # staging has no EKS issuer
         iam.get_role(RoleName=f"{PROJECT}-staging-jobs")
+
+
+def test_infra_again_changes_nothing(stack_repo, stacks, capsys):
+    infra.deploy_stack("dev", boto3.client("cloudformation", region_name=REGION), stack_repo)
+    assert capsys.readouterr().out == f"{PROJECT}-dev: no changes\n"
 
 
 def test_the_deploy_needs_nothing_its_role_does_not_allow(
