@@ -71,6 +71,11 @@ RESERVED_PACKAGES = frozenset({
     "text_unidecode", "tools", "typer", "typing_extensions", "typing_inspection", "tzdata",
     "upath", "urllib3", "uuid6", "uvicorn", "uvloop", "watchfiles", "watchtower", "websocket",
     "websockets", "werkzeug", "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
+    # infra/ and the tests of its stack: moto's CloudFormation and cfn-lint
+    "aws_xray_sdk", "cfnlint", "docker", "graphql", "infra", "isympy", "joserfc", "jsonpatch",
+    "jsonpatch_cli", "jsonpointer", "jsonschema_path", "mpmath", "networkx",
+    "openapi_schema_validator", "openapi_spec_validator", "pathable", "pyparsing", "regex",
+    "rfc3339_validator", "sympy",
 })
 # fmt: on
 # Soft keywords are identifiers to the parser but read as keywords in places (`type` from 3.12).

@@ -121,7 +121,8 @@ def test_environment_settings_carry_the_answers(tmp_path):
     assert prod["AWS_REGION"] == "us-east-2"
     assert prod["DATA_BUCKET"] == "s3://lake-data/raw/prod"
     assert prod["DEPLOYMENT_BUCKET"] == "s3://lake-deployment/prod"
-    assert prod["IMAGE_REGISTRY"] == "123456789012.dkr.ecr.us-east-2.amazonaws.com/lake"
+    assert prod["IMAGE_REGISTRY"] == "123456789012.dkr.ecr.us-east-2.amazonaws.com/lake/prod"
+    assert prod["EMR_SERVICE_ROLE"] == "lake-prod-emr-service"
     assert prod["K8S_NAMESPACE"] == "lake-jobs"
 
 

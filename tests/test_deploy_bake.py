@@ -1,9 +1,8 @@
 """The generated CI/CD for every airflow_api x dags_target answer: workflows that match GitHub's
-schemas, zizmor-clean, in deploy order, with pinned actions; IAM policies that are valid."""
+schemas, zizmor-clean, in deploy order, with pinned actions; a stack granting named actions."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -119,11 +118,8 @@ def test_only_main_deploys_and_only_main_may_assume_the_role(baked):
         assert condition.startswith("github.ref == 'refs/heads/main' && ") or (
             "&& github.ref == 'refs/heads/main' &&" in condition
         ), condition
-    trust = json.loads((repo / "deploy/github-oidc-trust-policy.json").read_text())
-    (condition,) = trust["Statement"][0]["Condition"].values()
-    assert condition["token.actions.githubusercontent.com:sub"].endswith(
-        ":environment:ENVIRONMENT:ref:refs/heads/main"
-    )
+    stack = (repo / "infra/aws/environment.yaml").read_text()
+    assert "sub: !Sub repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/main\n" in stack
     assert "include_claim_keys" in (repo / "README.md").read_text()
 
 
@@ -203,23 +199,48 @@ def test_answers_shape_the_deploy(baked):
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 
 
-def test_iam_policies_are_least_privilege_documents(baked):
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Sub, !Ref, ...) read as plain values."""
+
+
+def _untagged(loader, suffix, node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)
+
+
+CloudFormationLoader.add_multi_constructor("!", _untagged)
+
+
+def test_the_stack_grants_named_actions_only(baked):
     repo, answers = baked
-    policy = json.loads((repo / "deploy/iam-policy.json").read_text())
-    trust = json.loads((repo / "deploy/github-oidc-trust-policy.json").read_text())
-    for document in (policy, trust):
-        assert document["Version"] == "2012-10-17"
-        for statement in document["Statement"]:
-            assert statement["Effect"] == "Allow" and statement["Sid"]
-            actions = statement["Action"]
-            actions = [actions] if isinstance(actions, str) else actions
-            assert not [a for a in actions if a.endswith("*")], statement
-    sids = {statement["Sid"] for statement in policy["Statement"]}
-    assert ("SyncTheDagsPackage" in sids) == (answers["dags_target"] == "s3")
-    assert ("SetAirflowVariables" in sids) == (answers["airflow_api"] == "mwaa")
-    uploads = next(s for s in policy["Statement"] if s["Sid"] == "UploadReleases")
-    assert uploads["Resource"] == "arn:aws:s3:::data-pipelines-deployment/*"
-    (condition,) = trust["Statement"][0]["Condition"].values()
-    assert condition["token.actions.githubusercontent.com:sub"] == (
-        "repo:GITHUB_OWNER/data-pipelines:environment:ENVIRONMENT:ref:refs/heads/main"
-    )
+    text = (repo / "infra/aws/environment.yaml").read_text()
+    template = yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader)
+    documents = [
+        policy["PolicyDocument"]
+        for resource in template["Resources"].values()
+        for policy in resource["Properties"].get("Policies", [])
+    ] + [
+        resource["Properties"]["PolicyDocument"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    statements = [
+        statement
+        for document in documents
+        for item in document["Statement"]
+        # !If [condition, statement, !Ref AWS::NoValue]
+        for statement in (item[1:2] if isinstance(item, list) else [item])
+    ]
+    assert len(statements) > 10
+    for statement in statements:
+        assert statement["Effect"] == "Allow" and statement["Sid"], statement
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        assert not [a for a in actions if "*" in a], statement
+    assert not (repo / "deploy").exists(), "the stack replaces the hand-written policies"
+    readme = (repo / "README.md").read_text()
+    assert ("INFRA.DAGS_S3_URI" in readme) == (answers["dags_target"] == "s3")
+    assert ("INFRA.MWAA_ENVIRONMENT" in readme) == (answers["airflow_api"] == "mwaa")

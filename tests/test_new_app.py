@@ -55,6 +55,11 @@ def test_each_pattern_passes_the_gate(repo):
         assert f'Staged in git. Next: make test, then git commit -m "Add app {name}"' in out
     status = run(["git", "status", "--porcelain"], repo).stdout.splitlines()
     assert status and all(line.startswith("A  ") for line in status), status
+        assert ("infra/aws/environment.yaml" in out) == (pattern != "spark")
+    stack = (repo / "infra/aws/environment.yaml").read_text()
+    assert stack.count("Type: AWS::ECR::Repository") == 2
+    assert "RepositoryName: !Sub ${RegistryPath}/scoring-score\n" in stack
+    assert f"RepositoryName: !Sub ${{RegistryPath}}/{LONGEST}-score\n" in stack
     assert (repo / "jobs/orders/spark/daily_event_counts.py").exists()
     assert (repo / "jobs/scoring/score/Dockerfile").exists()
     assert (repo / f"jobs/{LONGEST}/spark/preprocess.py").exists()
@@ -138,11 +143,13 @@ def test_gate_names_what_is_broken(repo):
     arguments = apps / LONGEST / "job_configs" / "postprocess.json"
     arguments.write_text(arguments.read_text().replace('"--date"', '"--day"'))
     (apps / "scoring").rename(apps / "scorer")  # renamed app folder, jobs/scoring left behind
+    (repo / "jobs/orders/publish").mkdir()
+    (repo / "jobs/orders/publish/Dockerfile").write_text("FROM python:3.12-slim\n")
     try:
         result = run(["make", "test-dags"], repo, check=False)
     finally:
         run(["git", "checkout", "--", "."], repo)
-        run(["git", "clean", "-fdq", "dags"], repo)
+        run(["git", "clean", "-fdq", "dags", "jobs"], repo)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     for name in BREAKAGES:
@@ -162,3 +169,4 @@ def test_gate_names_what_is_broken(repo):
     assert f"{heavy}airflow.providers.cncf.kubernetes" in output
     assert f"through {PACKAGE}.k8s, again at every parse" in output
     assert "    import airflow.providers.cncf.kubernetes.operators.pod\n" in output
+    assert "no AWS::ECR::Repository for jobs/orders/publish" in output

@@ -42,11 +42,9 @@ def test_every_known_region_gets_its_partition(partition):
 )
 def test_arns_and_registry_follow_the_partition(tmp_path, region, partition, domain):
     repo = bake(tmp_path, aws_region=region, example_apps="no")
-    documents = "".join(
-        (repo / "deploy" / name).read_text()
-        for name in ("iam-policy.json", "github-oidc-trust-policy.json")
-    )
-    arns = re.findall(r'"(arn:[^"]*)"', documents)
-    assert arns and all(arn.startswith(f"arn:{partition}:") for arn in arns), arns
+    stack = (repo / "infra/aws/environment.yaml").read_text()
+    assert "arn:aws:" not in stack and "arn:${AWS::Partition}:" in stack
     prod = json.loads((repo / "dags/data_pipelines/environments/prod.json").read_text())
-    assert prod["IMAGE_REGISTRY"] == f"123456789012.dkr.ecr.{region}.{domain}/data-pipelines"
+    assert prod["K8S_SERVICE_ACCOUNT_ROLE_ARN"].startswith(f"arn:{partition}:iam::123456789012:")
+    prod = json.loads((repo / "dags/data_pipelines/environments/prod.json").read_text())
+    assert prod["IMAGE_REGISTRY"] == f"123456789012.dkr.ecr.{region}.{domain}/data-pipelines/prod"

@@ -2,7 +2,8 @@
 
 The scaffold is a cookiecutter template rendered with the answers this repository was baked
 with (.cruft.json), so a new app follows the same conventions as the examples. Everything is
-checked and rendered in a temporary folder first: bad input writes nothing.
+checked and rendered in a temporary folder first: bad input writes nothing. Each container
+job of the new app gets its image repository in infra/aws/environment.yaml.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from string import Template
 
 from cookiecutter.main import cookiecutter
 
@@ -27,6 +29,22 @@ PATTERNS = ("spark", "k8s", "hybrid")
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # Kubernetes label values (the DAG id `<package>.<app>` is one) hold at most 63 characters.
 MAX_LABEL = 63
+STACK_TEMPLATE = REPO / "infra" / "aws" / "environment.yaml"
+# Appended to the stack template's Resources (its last section) for each container job.
+REPOSITORY = Template("""
+  $logical_id:  # jobs/$app/$job
+    Type: AWS::ECR::Repository
+    Properties:
+      RepositoryName: !Sub $${RegistryPath}/$app-$job
+      ImageTagMutability: IMMUTABLE
+      ImageScanningConfiguration: {ScanOnPush: true}
+      EncryptionConfiguration: {EncryptionType: AES256}
+      LifecyclePolicy:
+        LifecyclePolicyText: !Sub >-
+          {"rules": [{"rulePriority": 1, "description": "keep the last releases",
+          "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+          "countNumber": $${ImageRetentionCount}}, "action": {"type": "expire"}}]}
+""")
 
 
 class BadInput(ValueError):
@@ -97,11 +115,28 @@ def stage(paths: list[Path]) -> bool:
     return True
 
 
+def repository(app: str, job: str) -> str:
+    """The stack template's resource for the image `<app>-<job>` of `jobs/<app>/<job>/`."""
+    words = re.split(r"[^A-Za-z0-9]+", f"{app}_{job}")
+    logical_id = "Repository" + "".join(word[:1].upper() + word[1:] for word in words)
+    return REPOSITORY.substitute(logical_id=logical_id, app=app, job=job)
+
+
+def add_repositories(installed: list[Path]) -> None:
+    """Declare the image repository of each container job among the installed files."""
+    with STACK_TEMPLATE.open("a") as template:
+        for dockerfile in installed:
+            if dockerfile.name == "Dockerfile":
+                template.write(repository(dockerfile.parent.parent.name, dockerfile.parent.name))
+
+
 def create_app(name: str | None, pattern: str | None, answers: dict) -> list[Path]:
     """Check, render and install one app; returns the files written."""
     check(name, pattern, answers["package"])
     with tempfile.TemporaryDirectory() as workdir:
-        return install(render(name, pattern, answers, Path(workdir)))
+        installed = install(render(name, pattern, answers, Path(workdir)))
+    add_repositories(installed)
+    return installed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"new-app: created {args.pattern} app {args.name!r}:")
     for path in created:
         print(f"  {path.relative_to(REPO)}")
+    if any(path.name == "Dockerfile" for path in created):
+        print(f"  {STACK_TEMPLATE.relative_to(REPO)}: its image repositories (make infra)")
+        created.append(STACK_TEMPLATE)
     if stage(created):
         print(f'Staged in git. Next: make test, then git commit -m "Add app {args.name}"')
     else:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +30,6 @@ CLUSTER_CONFIG = {
             {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
         ]
     },
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
 }
 
 
@@ -75,3 +75,32 @@ def emr_client(monkeypatch):
 def assert_no_cluster_up(client) -> None:
     up = client.list_clusters(ClusterStates=list(ACTIVE_CLUSTER_STATES))["Clusters"]
     assert up == [], f"clusters left up: {[(c['Id'], c['Status']['State']) for c in up]}"
+
+
+# What a team fills in before its first `make infra` (README, "Set up an environment").
+STACK_SETTINGS = {
+    "dev": {"GITHUB_REPOSITORY": "acme/pipelines", "DAGS_S3_URI": "s3://acme-airflow-dev/dags"},
+    "staging": {
+        "GITHUB_REPOSITORY": "acme/pipelines",
+        "DAGS_S3_URI": "s3://acme-airflow-staging/dags",
+    },
+}
+EKS_OIDC_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF"
+
+
+@pytest.fixture
+def stack_repo(tmp_path) -> Path:
+    """A copy of this repository's deployables and stack template, with the dev and staging
+    settings filled in for `make infra` (dev also with an EKS cluster for the IRSA role)."""
+    ignore = shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache")
+    for folder in ("dags", "jobs", "infra"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=ignore)
+    for env, infra in STACK_SETTINGS.items():
+        path = tmp_path / PACKAGE_DIR.relative_to(REPO) / "environments" / f"{env}.json"
+        settings = json.loads(path.read_text())
+        settings["INFRA"] |= infra
+        if env == "dev":
+            settings["INFRA"]["EKS_OIDC_ISSUER"] = EKS_OIDC_ISSUER
+            settings["K8S_SERVICE_ACCOUNT"] = "jobs"
+        path.write_text(json.dumps(settings, indent=2))
+    return tmp_path

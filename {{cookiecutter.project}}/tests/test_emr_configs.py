@@ -22,7 +22,7 @@ CLUSTER = {
     "Applications": [{"Name": "Spark"}],
     "Instances": {
         "InstanceGroups": [PRIMARY, PRIMARY | {"InstanceRole": "CORE", "InstanceCount": 2}],
-        "Ec2SubnetId": "subnet-0123",
+        "Ec2KeyName": "ops",
     },
     "BootstrapActions": [
         {"Name": "deps", "ScriptBootstrapAction": {"Path": "s3://b/install.sh", "Args": ["-q"]}}
@@ -35,8 +35,6 @@ CLUSTER = {
     ],
     "Tags": [{"Key": "cost-center", "Value": "42"}],
     "LogUri": "{{ config.DATA_BUCKET }}/emr-logs/",
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
     "AutoTerminationPolicy": {"IdleTimeout": 3600},
 }
 FLEETS = {
@@ -148,11 +146,18 @@ BAD_CONFIGS = {
         "$.Configurations[0].Properties.x",
         "1 is not of type 'string'",
     ),
-    "cluster-missing-role": (
+    # Roles, network and security come from the environment settings (EMR_*), never a config.
+    "cluster-legacy-role": (
         "cluster_config",
-        without(CLUSTER, "ServiceRole"),
+        CLUSTER | {"ServiceRole": "EMR_DefaultRole"},
         "$",
-        "'ServiceRole' is a required property",
+        "('ServiceRole' was unexpected)",
+    ),
+    "cluster-own-subnet": (
+        "cluster_config",
+        with_instances(Ec2SubnetId="subnet-0123"),
+        "$.Instances",
+        "('Ec2SubnetId' was unexpected)",
     ),
 }
 

@@ -25,7 +25,9 @@ from {{ cookiecutter.package }}.settings import (
     load_settings,
 )
 
+from scripts.deploy import infra
 from tests.conftest import RELEASE, assert_no_cluster_up
+from tests.iam import ACCOUNT, Request, allows, denied, managed_policy, recorded_calls
 {% raw %}
 APP = "emr_e2e"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 31, tz="UTC")
@@ -97,8 +99,6 @@ CLUSTER = {
         }
     ],
     "LogUri": "{{ config.DATA_BUCKET }}/emr-logs/",
-    "JobFlowRole": "EMR_EC2_DefaultRole",
-    "ServiceRole": "EMR_DefaultRole",
     "VisibleToAllUsers": True,
     "Tags": [{"Key": "cost-center", "Value": "42"}],
 }
@@ -336,4 +336,35 @@ def test_teardown_terminates_every_cluster_of_the_run(dag, emr_client, steps_end
     assert run.state == "success", task_states(run)
     assert len(emr_client.list_clusters()["Clusters"]) == 2
     assert_no_cluster_up(emr_client)
+
+
+def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
+    dag, emr_client, steps_end, stack_repo, monkeypatch
+):
+    """The stack's runtime policy (infra/aws/environment.yaml) against every AWS call of a run."""
+    steps_end("COMPLETED")
+    region = load_settings().AWS_REGION
+    infra.deploy_stack("dev", boto3.client("cloudformation", region_name=region), stack_repo)
+    with recorded_calls(monkeypatch) as calls:
+        run = dag.test(logical_date=LOGICAL_DATE)
+    assert run.state == "success", task_states(run)
+
+    iam = boto3.client("iam", region_name=region)
+    [policy] = [
+        policy
+        for policy in iam.list_policies(Scope="Local")["Policies"]
+        if policy["PolicyName"] == f"{infra.PROJECT}-dev-airflow-runtime"
+    ]
+    runtime = [managed_policy(iam, policy["Arn"])]
+    cluster = the_cluster(emr_client)
+    tags = {cluster["Id"]: {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}}
+    assert {call.operation for call in calls} >= {"RunJobFlow", "AddJobFlowSteps"}
+    assert denied(runtime, calls, cluster_tags=tags) == []
+    # What the EMR janitor calls, and another team's cluster out of reach.
+    assert allows(runtime, Request("elasticmapreduce:ListClusters", "*"))
+    other = {"aws:ResourceTag/team": "another-team"}
+    arn = f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/{cluster['Id']}"
+    assert not allows(runtime, Request("elasticmapreduce:TerminateJobFlows", arn, other))
+    untagged = Request("elasticmapreduce:RunJobFlow", "*", {"aws:RequestTag/team": "another"})
+    assert not allows(runtime, untagged)
 {% endraw %}

@@ -45,7 +45,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
-from {{ cookiecutter.package }}.settings import TEAM, load_settings
+from {{ cookiecutter.package }}.settings import TEAM, Settings, load_settings
 {% raw %}
 if TYPE_CHECKING:
     from airflow.sdk import DAG, BaseOperator, Context
@@ -283,7 +283,7 @@ class Cluster:
             self.operators.create_cluster(
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
-                job_flow_overrides=self._job_flow(config),
+                job_flow_overrides=self._job_flow(in_environment(config, settings)),
                 run_tags=self.run_tags,
                 pool=EMR_POOL,
                 emr_conn_id=None,
@@ -403,6 +403,32 @@ class Cluster:
 def cluster_id(create_task_id: str) -> str:
     """The template of the cluster id that the create task `create_task_id` returns."""
     return f"{{{{ ti.xcom_pull(task_ids='{create_task_id}') }}}}"
+
+
+def in_environment(config: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """A cluster config with the environment's roles, network and security (the EMR_* settings).
+
+    They differ per environment and never per app, so cluster configs do not name them.
+    """
+    instances = {**config["Instances"], **settings.EMR_SECURITY_GROUPS}
+    subnets = list(settings.EMR_SUBNET_IDS)
+    if "InstanceFleets" in instances and subnets:
+        instances["Ec2SubnetIds"] = subnets
+    elif len(subnets) == 1:
+        instances["Ec2SubnetId"] = subnets[0]
+    elif subnets:
+        raise ValueError(
+            f"EMR_SUBNET_IDS of {settings.ENV} lists {len(subnets)} subnets: a cluster of "
+            "InstanceGroups runs in one; use InstanceFleets or list a single subnet"
+        )
+    security = {"SecurityConfiguration": settings.EMR_SECURITY_CONFIGURATION}
+    return {
+        **config,
+        "Instances": instances,
+        "ServiceRole": settings.EMR_SERVICE_ROLE,
+        "JobFlowRole": settings.EMR_INSTANCE_PROFILE,
+        **(security if settings.EMR_SECURITY_CONFIGURATION else {}),
+    }
 
 
 def _values_only(task: BaseOperator) -> BaseOperator:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from {{ cookiecutter.package }}.configs import load_config
 
@@ -54,8 +55,16 @@ class Settings:
     K8S_QUOTA: dict[str, str]
     K8S_CONTAINER_LIMITS: dict[str, dict[str, str]]
     IMAGE_PLATFORM: str
+    # Applied by emr.Cluster to every cluster; the stack of `make infra` creates the roles.
+    EMR_SERVICE_ROLE: str
+    EMR_INSTANCE_PROFILE: str
+    EMR_SUBNET_IDS: tuple[str, ...]
+    EMR_SECURITY_GROUPS: dict[str, Any]
+    EMR_SECURITY_CONFIGURATION: str | None
     # `local` runs every task on this machine (make run-local); see local/__init__.py.
     RUNTIME: str = "cloud"
+    # What `make infra` reads to create the environment's AWS stack; no environment: local.
+    INFRA: dict[str, Any] | None = None
 
 
 def environments() -> list[str]:
@@ -78,5 +87,6 @@ def load_settings(env: str | None = None) -> Settings:
             f"known environments: {', '.join(environments())}"
         )
     values = load_config(path, "environment")
-    values["K8S_IMAGE_PULL_SECRETS"] = tuple(values["K8S_IMAGE_PULL_SECRETS"])
+    for key in ("K8S_IMAGE_PULL_SECRETS", "EMR_SUBNET_IDS"):
+        values[key] = tuple(values[key])
     return Settings(**values)

@@ -10,3 +10,7 @@ never references an artifact that is not there yet. Run `python -m scripts.deplo
 
 class DeployError(Exception):
     """A deploy step cannot go on; the message is the one line the user sees."""
+
+
+class BadInput(DeployError):
+    """An unknown environment or incomplete settings: exit code 2, before anything changed."""

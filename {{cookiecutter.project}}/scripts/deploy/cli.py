@@ -1,8 +1,9 @@
 """`python -m scripts.deploy <command>`: the deploy pipeline's steps, one command each.
 
 The deploy workflow runs, per environment and in this order: push-images (the first
-environment) or promote-images (the next ones), upload-artifacts, set-release, sync-dags.
-Every failure ends with one `error:` line and exit code 1.
+environment) or promote-images (the next ones), upload-artifacts, set-release, sync-dags;
+`infra` creates what they deploy to. Every failure ends with one `error:` line, and exit code 2
+for an unknown environment or incomplete settings, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import boto3
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.deploy import DeployError, airflow_variable, artifacts, dags, images
+from scripts.deploy import BadInput, DeployError, airflow_variable, artifacts, dags, images, infra
 from scripts.deploy.layout import (
     DOCKER_TAG_VARIABLE,
     EMR_POOL,
@@ -92,6 +93,13 @@ def sync_dags(args: argparse.Namespace) -> None:
     )
 
 
+def deploy_infra(args: argparse.Namespace) -> None:
+    environment = load_environment(args.environment)
+    cloudformation = boto3.client("cloudformation", region_name=environment.aws_region)
+    for key, value in infra.deploy_stack(args.environment, cloudformation).items():
+        print(f"{key}={value}")
+
+
 ARGUMENTS = {
     "source": "the environment the release's images come from (deployed before)",
     "environment": "dev, staging or prod: a file in the package's environments/",
@@ -135,6 +143,11 @@ COMMANDS = {
         "sync the DAGs package to an S3 DAGs folder",
         ["environment", "target"],
     ),
+    "infra": (
+        deploy_infra,
+        "create or update the environment's AWS stack (infra/aws/environment.yaml)",
+        ["environment"],
+    ),
 }
 
 
@@ -163,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.handler(args)
+    except BadInput as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (DeployError, Boto3Error, BotoCoreError, ClientError) as error:
         # AWS SDK errors (no credentials, access denied, ...) read as one line too.
         print(f"error: {error}", file=sys.stderr)

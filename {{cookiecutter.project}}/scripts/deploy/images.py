@@ -54,6 +54,28 @@ def build_images(tag: str, platform: str, root: Path = REPO) -> list[str]:
     return references
 
 
+def check_repositories(registry: str, jobs: list[ContainerJob]) -> None:
+    """Fail before building anything when a job's ECR repository does not exist."""
+    host, _, path = registry.partition("/")
+    match = ECR_HOST.match(host)
+    if not match:
+        return
+    ecr = boto3.client("ecr", region_name=match["region"])
+    missing = []
+    for job in jobs:
+        name = f"{path}/{job.image}" if path else job.image
+        try:
+            ecr.describe_repositories(registryId=match["account"], repositoryNames=[name])
+        except ecr.exceptions.RepositoryNotFoundException:
+            missing.append(name)
+    if missing:
+        raise DeployError(
+            f"no ECR repository {', '.join(missing)} in {host}: infra/aws/environment.yaml "
+            "declares one per container job (make new-app adds it); "
+            "run make infra ENVIRONMENT=<env>"
+        )
+
+
 def log_in(registry: str) -> None:
     """Log docker in to an ECR registry with the current AWS credentials.
 
@@ -76,6 +98,7 @@ def push_images(environment: Environment, release: str, root: Path = REPO) -> li
     if not jobs:
         print("images: no container jobs (jobs/<app>/<job>/Dockerfile)")
         return []
+    check_repositories(environment.image_registry, jobs)
     log_in(environment.image_registry)
     references = []
     for job in jobs:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.deploy import DeployError
+from scripts.deploy import BadInput, DeployError
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "{{ cookiecutter.package }}"
@@ -55,12 +55,17 @@ def environments_dir(root: Path = REPO) -> Path:
     return root / "dags" / PACKAGE / "environments"
 
 
-def load_environment(name: str, root: Path = REPO) -> Environment:
+def read_settings(name: str, root: Path = REPO) -> dict:
+    """The settings file of environment `name`, as Airflow reads it."""
     path = environments_dir(root) / f"{name}.json"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in environments_dir(root).glob("*.json")))
-        raise DeployError(f"unknown environment {name!r}: no {path.name} (known: {known})")
-    settings = json.loads(path.read_text())
+        raise BadInput(f"unknown environment {name!r}: no {path.name} (known: {known})")
+    return json.loads(path.read_text())
+
+
+def load_environment(name: str, root: Path = REPO) -> Environment:
+    settings = read_settings(name, root)
     return Environment(
         name=name,
         aws_region=settings["AWS_REGION"],

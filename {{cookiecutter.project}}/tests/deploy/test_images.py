@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import boto3
 import pytest
 
 from scripts.deploy import DeployError
@@ -37,7 +38,18 @@ def test_build_images_builds_each_job_from_its_own_folder(tree, fake_docker):
     ]
 
 
-def test_push_logs_in_to_ecr_then_builds_and_pushes_each_image(tree, fake_docker, aws, environment):
+@pytest.fixture
+def registry(aws):
+    """The ECR repositories of the tree's container jobs (what `make infra` creates)."""
+    ecr = boto3.client("ecr", region_name="eu-west-1")
+    for image in ("recommend-train", "report-publish"):
+        ecr.create_repository(repositoryName=f"{REGISTRY.partition('/')[2]}/{image}")
+    return ecr
+
+
+def test_push_logs_in_to_ecr_then_builds_and_pushes_each_image(
+    tree, fake_docker, registry, environment
+):
     assert push_images(environment, RELEASE, tree) == [TRAIN, PUBLISH]
     login, *rest = fake_docker.calls
     host = REGISTRY.split("/")[0]
@@ -54,7 +66,7 @@ def test_push_logs_in_to_ecr_then_builds_and_pushes_each_image(tree, fake_docker
     ]
 
 
-def test_push_again_is_a_no_op(tree, fake_docker, aws, environment):
+def test_push_again_is_a_no_op(tree, fake_docker, registry, environment):
     push_images(environment, RELEASE, tree)
     first = len(fake_docker.calls)
     assert push_images(environment, RELEASE, tree) == [TRAIN, PUBLISH]
@@ -76,6 +88,15 @@ def test_ecr_registries_are_recognised_in_every_partition(host, region):
     assert match and (match["account"], match["region"]) == ("123456789012", region)
 
 
+def test_a_job_without_its_repository_stops_the_deploy_before_docker(
+    tree, fake_docker, registry, environment
+):
+    registry.delete_repository(repositoryName="team/report-publish")
+    with pytest.raises(DeployError, match=r"no ECR repository team/report-publish in .*make infra"):
+        push_images(environment, RELEASE, tree)
+    assert fake_docker.calls == []
+
+
 def test_other_registries_use_the_existing_login(tree, fake_docker, environment, capsys):
     other = replace(environment, image_registry="registry.example.com:5000/team")
     push_images(other, RELEASE, tree)
@@ -83,7 +104,7 @@ def test_other_registries_use_the_existing_login(tree, fake_docker, environment,
     assert "not an ECR registry" in capsys.readouterr().out
 
 
-def test_a_failed_build_stops_the_deploy(tree, fake_docker, aws, environment, monkeypatch):
+def test_a_failed_build_stops_the_deploy(tree, fake_docker, registry, environment, monkeypatch):
     monkeypatch.setenv("FAKE_DOCKER_FAIL", "build")
     with pytest.raises(
         DeployError, match=r"docker build .*recommend/train failed with exit code 3"

@@ -1,0 +1,179 @@
+"""`make infra` in moto's CloudFormation, then the deploy against what it created, each AWS
+call the deploy makes checked against the deploy role's policies (tests/iam.py)."""
+
+import json
+
+import boto3
+import pytest
+
+from scripts.deploy import artifacts, dags, images, infra
+from scripts.deploy.cli import main
+from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, read_settings
+from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
+from tests.deploy.support import RELEASE
+from tests.iam import (
+    Request,
+    allows,
+    denied,
+    recorded_calls,
+    requests,
+    role_policies,
+    trust_policy,
+)
+
+REGION = "eu-west-1"
+PROJECT = infra.PROJECT
+
+
+@pytest.fixture
+def stacks(stack_repo, aws, capsys):
+    """The dev and staging stacks, as `make infra` creates them; returns what dev printed."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    infra.deploy_stack("dev", cloudformation, stack_repo)
+    printed = capsys.readouterr().out
+    infra.deploy_stack("staging", cloudformation, stack_repo)
+    capsys.readouterr()
+    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
+        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    return printed
+
+
+def deploy_role(env: str) -> str:
+    return f"{PROJECT}-{env}-deploy"
+
+
+def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks):
+    jobs = container_jobs(stack_repo)
+    assert stacks.splitlines()[0] == f"{PROJECT}-dev: create"
+    for resource in ("DeploymentBucketResource", "DeployRole", "EmrInstanceProfile", "JobsRole"):
+        assert f"Add    {resource} " in stacks
+    ecr = boto3.client("ecr", region_name=REGION)
+    for env in ("dev", "staging"):
+        registry = load_environment(env, stack_repo).image_registry.partition("/")[2]
+        names = sorted(f"{registry}/{job.image}" for job in jobs)
+        found = ecr.describe_repositories(repositoryNames=names)["repositories"] if names else []
+        assert sorted(repository["repositoryName"] for repository in found) == names
+        # (moto drops ScanOnPush from the template: tests/test_infra.py checks the template)
+        assert {repository["imageTagMutability"] for repository in found} <= {"IMMUTABLE"}
+    s3 = boto3.client("s3", region_name=REGION)
+    dev = read_settings("dev", stack_repo)
+    for bucket in ("DEPLOYMENT_BUCKET", "DATA_BUCKET"):  # moto leaves out their properties:
+        s3.head_bucket(Bucket=dev[bucket].split("/")[2])  # tests/test_infra.py checks them
+    iam = boto3.client("iam", region_name=REGION)
+    profile = iam.get_instance_profile(InstanceProfileName=dev["EMR_INSTANCE_PROFILE"])
+    assert [role["RoleName"] for role in profile["InstanceProfile"]["Roles"]] == [
+        dev["EMR_INSTANCE_PROFILE"]
+    ]
+    iam.get_role(RoleName=dev["EMR_SERVICE_ROLE"])
+    with pytest.raises(iam.exceptions.NoSuchEntityException):  # staging has no EKS issuer
+        iam.get_role(RoleName=f"{PROJECT}-staging-jobs")
+
+
+def test_infra_again_changes_nothing(stack_repo, stacks, capsys):
+    infra.deploy_stack("dev", boto3.client("cloudformation", region_name=REGION), stack_repo)
+    assert capsys.readouterr().out == f"{PROJECT}-dev: no changes\n"
+
+
+def test_the_deploy_needs_nothing_its_role_does_not_allow(
+    stack_repo, stacks, fake_docker, monkeypatch
+):
+    dev = load_environment("dev", stack_repo)
+    s3 = boto3.client("s3", region_name=REGION)
+    with recorded_calls(monkeypatch) as calls:
+        images.push_images(dev, RELEASE, stack_repo)
+        artifacts.upload_release(dev, RELEASE, s3, stack_repo)
+        artifacts.check_release_exists(dev, RELEASE, s3)
+        dags.sync_dags(STACK_SETTINGS["dev"]["DAGS_S3_URI"], s3, stack_repo)
+    assert {call.operation for call in calls} >= {"PutObject", "HeadObject", "ListObjectsV2"}
+    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    assert denied(policies, calls) == []
+
+
+def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, monkeypatch):
+    staging = load_environment("staging", stack_repo)
+    s3 = boto3.client("s3", region_name=REGION)
+    with recorded_calls(monkeypatch) as calls:
+        images.check_repositories(staging.image_registry, container_jobs(stack_repo))
+        artifacts.upload_release(staging, RELEASE, s3, stack_repo)
+        dags.sync_dags(STACK_SETTINGS["staging"]["DAGS_S3_URI"], s3, stack_repo)
+    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    attempted = [request for call in calls for request in requests(call)]
+    assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
+    assert [request for request in attempted if allows(policies, request)] == []
+    registry = staging.image_registry.partition("/")[2]
+    push = Request("ecr:PutImage", f"arn:aws:ecr:{REGION}:123456789012:repository/{registry}/x")
+    assert not allows(policies, push)
+
+
+@pytest.mark.parametrize(
+    ("subject", "allowed"),
+    [
+        ("repo:acme/pipelines:environment:dev:ref:refs/heads/main", True),
+        ("repo:acme/pipelines:environment:dev:ref:refs/heads/feature", False),
+        ("repo:acme/pipelines:environment:dev", False),
+        ("repo:acme/pipelines:environment:staging:ref:refs/heads/main", False),
+        ("repo:acme/pipelines:ref:refs/heads/main", False),
+        ("repo:someone/pipelines:environment:dev:ref:refs/heads/main", False),
+    ],
+)
+def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
+    stacks, subject, allowed
+):
+    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    token = {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": subject,
+    }
+    assert allows([trust], Request("sts:AssumeRoleWithWebIdentity", "*", token)) is allowed
+
+
+def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
+    iam = boto3.client("iam", region_name=REGION)
+    role = f"{PROJECT}-dev-jobs"
+    data = read_settings("dev", stack_repo)["DATA_BUCKET"].split("/")[2]
+    policies = role_policies(iam, role)
+
+    def can_write(key: str) -> bool:
+        return allows(policies, Request("s3:PutObject", f"arn:aws:s3:::{data}/{key}"))
+
+    assert can_write(f"dev/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
+    assert not can_write(f"staging/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
+    assert not can_write("dev/another_team/x")
+    subject = f"{EKS_OIDC_ISSUER}:sub"
+    service_account = {
+        f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
+        subject: f"system:serviceaccount:{read_settings('dev', stack_repo)['K8S_NAMESPACE']}:jobs",
+    }
+    assume = Request("sts:AssumeRoleWithWebIdentity", "*", service_account)
+    assert allows([trust_policy(iam, role)], assume)
+    other = Request("sts:AssumeRoleWithWebIdentity", "*", service_account | {subject: "x"})
+    assert not allows([trust_policy(iam, role)], other)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ("qa", "unknown environment 'qa'"),
+        ("local", "environments/local.json has no INFRA settings"),
+        ("dev", "environments/dev.json: set INFRA.GITHUB_REPOSITORY"),
+    ],
+)
+def test_make_infra_refuses_incomplete_settings_in_one_line(env, message, capsys):
+    assert main(["infra", env]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {message}") and error.count("\n") == 1, error
+
+
+def test_stack_parameters_are_the_settings(stack_repo):
+    parameters = infra.stack_parameters("staging", stack_repo)
+    staging = read_settings("staging", stack_repo)
+    assert parameters["CreateBuckets"] == "false"
+    assert parameters["DeploymentPrefix"] == "staging/"
+    assert parameters["RegistryPath"] == staging["IMAGE_REGISTRY"].partition("/")[2]
+    assert parameters["DagsBucket"] == STACK_SETTINGS["staging"]["DAGS_S3_URI"].split("/")[2]
+    assert parameters["EmrServiceRoleName"] == staging["EMR_SERVICE_ROLE"]
+    assert json.dumps(parameters)  # every value is a string CloudFormation accepts
+    assert all(isinstance(value, str) for value in parameters.values())
