@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from {{ cookiecutter.package }}.settings import PACKAGE
+
 from tests.conftest import APPS_DIR, PACKAGE_DIR, REPO
 
 # Top-level packages (and provider modules) too heavy to import at every parse. Measured with

@@ -10,6 +10,7 @@ from airflow.sdk import DAG
 from moto import mock_aws
 
 from {{ cookiecutter.package }} import emr, settings
+
 from tests.conftest import CLUSTER_CONFIG
 
 NETWORK = {

@@ -10,6 +10,7 @@ import pytest
 
 from {{ cookiecutter.package }} import emr, janitor
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
+
 from tests.conftest import CLUSTER_CONFIG, PACKAGE_DIR, assert_no_cluster_up
 
 JANITOR_DAG = PACKAGE_DIR / "ops" / "emr_janitor_dag.py"

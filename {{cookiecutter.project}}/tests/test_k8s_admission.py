@@ -16,6 +16,7 @@ from airflow.sdk import DAG
 
 from {{ cookiecutter.package }}.k8s import container_job
 from {{ cookiecutter.package }}.settings import environments, load_settings
+
 from tests.conftest import APPS_DIR
 from tests.k8s_objects import admission_problems, built_pod
 

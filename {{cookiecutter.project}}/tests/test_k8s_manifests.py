@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package }}.settings import environments, load_settings
+
 from tests.conftest import REPO
 
 CLOUD = [env for env in environments() if load_settings(env).RUNTIME == "cloud"]
