@@ -119,7 +119,10 @@ def test_only_main_deploys_and_only_main_may_assume_the_role(baked):
             "&& github.ref == 'refs/heads/main' &&" in condition
         ), condition
     stack = (repo / "infra/aws/environment.yaml").read_text()
-    assert "sub: !Sub repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/main\n" in stack
+    assert (
+        "sub: !Sub repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/main\n"
+        in stack
+    )
     assert "include_claim_keys" in (repo / "README.md").read_text()
 
 

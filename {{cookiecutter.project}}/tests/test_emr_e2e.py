@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
+import boto3
 import pendulum
 import pytest
 from airflow.providers.amazon.aws.hooks.emr import EmrHook

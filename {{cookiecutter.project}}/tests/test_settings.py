@@ -4,7 +4,13 @@ import pytest
 
 from {{ cookiecutter.package }} import settings
 from {{ cookiecutter.package }}.configs import ConfigError, load_config
-from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, EMR_POOL, TAGS, app_dag_id, macros
+from {{ cookiecutter.package }}.defaults import (
+    DEFAULT_ARGS,
+    EMR_POOL,
+    TAGS,
+    app_dag_id,
+    macros,
+)
 
 from scripts.deploy.layout import EMR_POOL as DEPLOYED_EMR_POOL
 
