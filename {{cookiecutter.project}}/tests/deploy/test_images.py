@@ -125,7 +125,9 @@ def test_missing_docker_is_one_clear_error(tree, environment, monkeypatch):
         build_images("local", "linux/amd64", tree)
 
 
-def test_promotion_copies_the_very_image_by_digest(tree, fake_docker, aws, environment, capsys):
+def test_promotion_copies_the_very_image_by_digest(
+    tree, fake_docker, registry, environment, capsys
+):
     push_images(environment, RELEASE, tree)
     staging = replace(environment, name="staging", image_registry="registry.example.com/team")
     first = len(fake_docker.calls)
@@ -143,7 +145,7 @@ def test_promotion_copies_the_very_image_by_digest(tree, fake_docker, aws, envir
     assert f"{TRAIN}@sha256:" in capsys.readouterr().out, "each copy is in the log"
 
 
-def test_promotion_within_one_registry_copies_nothing(tree, fake_docker, aws, environment):
+def test_promotion_within_one_registry_copies_nothing(tree, fake_docker, registry, environment):
     push_images(environment, RELEASE, tree)
     first = len(fake_docker.calls)
     staging = replace(environment, name="staging")
