@@ -83,7 +83,10 @@ def test_a_job_asking_more_than_the_limit_range_allows_fails_naming_the_task(gat
 def test_make_format_fixes_what_make_lint_would_report(gated_repo):
     script = gated_repo / "scripts" / "new_app.py"
     original = script.read_text()
-    script.write_text("import os\n" + original.replace("    ", "  ", 1))
+    signature = "def main(argv: list[str] | None = None) -> int:"
+    assert signature in original
+    unformatted = "def main( argv: list[str] | None=None )->int :"
+    script.write_text("import os\n" + original.replace(signature, unformatted))
     try:
         run(["make", "format"], gated_repo)
         fixed = script.read_text()

@@ -149,7 +149,8 @@ def generate(pattern: str, count: int, workdir: Path) -> tuple[Path, Path]:
     answers = new_app.recorded_answers()
     package = answers["package"]
     library, raw = workdir / f"library-{pattern}-{count}", workdir / f"raw-{pattern}-{count}"
-    ignore = shutil.ignore_patterns("apps", "__pycache__")
+    # The package without its own DAGs (apps, the ops DAGs): only the generated apps are parsed.
+    ignore = shutil.ignore_patterns("apps", "ops", "__pycache__")
     shutil.copytree(REPO / "dags" / package, library / package, ignore=ignore)
     model = f"bench_{pattern}"
     rendered = workdir / "render" / pattern / model
