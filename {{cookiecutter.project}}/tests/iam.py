@@ -18,8 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.client import BaseClient
+from botocore.session import get_session
 
 ACCOUNT = "123456789012"  # moto's
+
+
+# moto's CloudFormation resolves AWS::Partition to "aws" in every region (moto 5.2.5,
+# cloudformation/parsing.py), so requests are built in that partition to meet the stack's
+# policies. The template itself says ${AWS::Partition} everywhere (template test_partitions.py).
+PARTITION = "aws"
+
+
+def role_partition(region: str) -> str:
+    """The partition of the role ARNs moto's IAM makes (by region, unlike AWS::Partition)."""
+    return get_session().get_partition_for_region(region)
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ def recorded_calls(monkeypatch) -> Iterator[list[Call]]:
 
 
 def s3_requests(call: Call) -> list[Request]:
-    bucket = f"arn:aws:s3:::{call.params['Bucket']}"
+    bucket = f"arn:{PARTITION}:s3:::{call.params['Bucket']}"
     match call.operation:
         case "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload":
             return [Request("s3:PutObject", f"{bucket}/{call.params['Key']}")]
@@ -155,7 +167,7 @@ def ecr_requests(call: Call) -> list[Request]:
             return [
                 Request(
                     "ecr:DescribeRepositories",
-                    f"arn:aws:ecr:{call.region}:{ACCOUNT}:repository/{name}",
+                    f"arn:{PARTITION}:ecr:{call.region}:{ACCOUNT}:repository/{name}",
                 )
                 for name in call.params["repositoryNames"]
             ]
@@ -170,10 +182,11 @@ def emr_requests(call: Call, cluster_tags: Mapping[str, Mapping[str, str]]) -> l
     if call.operation == "RunJobFlow":
         tags = {f"aws:RequestTag/{tag['Key']}": tag["Value"] for tag in call.params["Tags"]}
         roles = (call.params["ServiceRole"], call.params["JobFlowRole"])  # profile = role name
+        iam = f"arn:{role_partition(call.region)}:iam::{ACCOUNT}"
         return [
             Request(action, "*", tags),
             Request("elasticmapreduce:AddTags", "*", tags),
-            *(Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{role}") for role in roles),
+            *(Request("iam:PassRole", f"{iam}:role/{role}") for role in roles),
         ]
     ids = call.params.get("JobFlowIds") or [
         call.params.get("ClusterId", call.params.get("JobFlowId"))
@@ -181,7 +194,7 @@ def emr_requests(call: Call, cluster_tags: Mapping[str, Mapping[str, str]]) -> l
     return [
         Request(
             action,
-            f"arn:aws:elasticmapreduce:{call.region}:{ACCOUNT}:cluster/{cluster}",
+            f"arn:{PARTITION}:elasticmapreduce:{call.region}:{ACCOUNT}:cluster/{cluster}",
             {f"aws:ResourceTag/{key}": value for key, value in cluster_tags[cluster].items()},
         )
         for cluster in ids

@@ -28,7 +28,15 @@ from {{ cookiecutter.package }}.settings import (
 
 from scripts.deploy import infra
 from tests.conftest import RELEASE, assert_no_cluster_up
-from tests.iam import ACCOUNT, Request, allows, denied, managed_policy, recorded_calls
+from tests.iam import (
+    ACCOUNT,
+    PARTITION,
+    Request,
+    allows,
+    denied,
+    managed_policy,
+    recorded_calls,
+)
 {% raw %}
 APP = "emr_e2e"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 31, tz="UTC")
@@ -364,7 +372,7 @@ def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
     # What the EMR janitor calls, and another team's cluster out of reach.
     assert allows(runtime, Request("elasticmapreduce:ListClusters", "*"))
     other = {"aws:ResourceTag/team": "another-team"}
-    arn = f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/{cluster['Id']}"
+    arn = f"arn:{PARTITION}:elasticmapreduce:{region}:{ACCOUNT}:cluster/{cluster['Id']}"
     assert not allows(runtime, Request("elasticmapreduce:TerminateJobFlows", arn, other))
     untagged = Request("elasticmapreduce:RunJobFlow", "*", {"aws:RequestTag/team": "another"})
     assert not allows(runtime, untagged)

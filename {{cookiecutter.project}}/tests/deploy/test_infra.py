@@ -12,6 +12,7 @@ from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, rea
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
 from tests.deploy.support import RELEASE
 from tests.iam import (
+    PARTITION,
     Request,
     allows,
     denied,
@@ -21,7 +22,7 @@ from tests.iam import (
     trust_policy,
 )
 
-REGION = "eu-west-1"
+REGION = read_settings("dev")["AWS_REGION"]
 PROJECT = infra.PROJECT
 
 
@@ -104,7 +105,8 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
     assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
     assert [request for request in attempted if allows(policies, request)] == []
     registry = staging.image_registry.partition("/")[2]
-    push = Request("ecr:PutImage", f"arn:aws:ecr:{REGION}:123456789012:repository/{registry}/x")
+    repository = f"arn:{PARTITION}:ecr:{REGION}:123456789012:repository/{registry}/x"
+    push = Request("ecr:PutImage", repository)
     assert not allows(policies, push)
 
 
@@ -137,7 +139,8 @@ def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_rep
     policies = role_policies(iam, role)
 
     def can_write(key: str) -> bool:
-        return allows(policies, Request("s3:PutObject", f"arn:aws:s3:::{data}/{key}"))
+        key_arn = f"arn:{PARTITION}:s3:::{data}/{key}"
+        return allows(policies, Request("s3:PutObject", key_arn))
 
     assert can_write(f"dev/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
     assert not can_write(f"staging/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
