@@ -106,7 +106,8 @@ def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
         assert job["steps"][-1]["uses"] == "./.github/actions/deploy"
 
 
-def test_business_code_ships_before_the_variable_and_the_dags(baked):
+def test_business_code_then_the_dags_then_the_variable(baked):
+    """New runs never start on DAG code older than their release."""
     repo, answers = baked
     steps = load(repo, ACTION)["runs"]["steps"]
     commands = [
@@ -114,7 +115,7 @@ def test_business_code_ships_before_the_variable_and_the_dags(baked):
         for step in steps
         if "run" in step
     ]
-    expected = ["settings", "push-images", "upload-artifacts", "set-release", "sync-dags"]
+    expected = ["settings", "push-images", "upload-artifacts", "sync-dags", "set-release"]
     if answers["dags_target"] == "none":
         expected.remove("sync-dags")
     assert commands == expected
@@ -138,7 +139,7 @@ def test_answers_shape_the_deploy(baked):
     syncs = answers["dags_target"] == "s3"
     assert ("DAGS_S3_PREFIX" in workflows) == syncs
     assert ("DAGS_S3_PREFIX" in readme) == syncs
-    assert ("git-sync" in readme) == (not syncs)
+    assert ("GitDagBundle" in readme) == (not syncs)
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 
 

@@ -35,12 +35,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
-from {{ cookiecutter.package }}.settings import (
-    DOCKER_TAG_VARIABLE,
-    ENVIRONMENT_VARIABLE,
-    PACKAGE,
-    load_settings,
-)
+from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
+from {{ cookiecutter.package }}.settings import ENVIRONMENT_VARIABLE, PACKAGE, load_settings
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment
 
@@ -180,7 +176,7 @@ def use_local_airflow(dag_folder: Path) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOG_FORMAT": LOG_FORMAT,
             "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-            f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}": RELEASE,
+            f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}": RELEASE,
         }
     )
 

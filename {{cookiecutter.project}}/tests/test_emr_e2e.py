@@ -19,7 +19,8 @@ from moto import mock_aws
 from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
-from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM, load_settings
+from {{ cookiecutter.package }}.release import MANIFEST, TEMPLATE, VARIABLE
+from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 {% raw %}
 APP = "emr_e2e"
 RELEASE = "0123abcd"
@@ -55,10 +56,9 @@ with DAG(
     cluster.build_sequential_flow()
     extract() >> add_count
 '''
-RELEASE_TAG = f"{{{{ var.value.{DOCKER_TAG_VARIABLE} }}}}"  # set by the deploy pipeline
 JOB = {
     "SparkArgs": {"--deploy-mode": "cluster", "--conf": ["spark.a=1", "spark.b=2"]},
-    "ScriptPath": f"{{{{ config.DEPLOYMENT_BUCKET }}}}/{RELEASE_TAG}/{APP}/count.py",
+    "ScriptPath": f"{{{{ config.DEPLOYMENT_BUCKET }}}}/{TEMPLATE}/{APP}/count.py",
     "JobParams": {"--stage": "{{ config.ENV }}", "--date": "{{ ds }}"},
 }
 CLUSTER = {
@@ -134,15 +134,20 @@ def dag(dags_folder, monkeypatch):
 
 @pytest.fixture
 def emr_client(monkeypatch):
-    """moto's EMR, with Airflow's AWS connection and the release Variable the deploy sets."""
+    """moto's EMR, with Airflow's AWS connection, and a release deployed (its manifest in
+    the deployment bucket) and live (the Variable the deploy sets)."""
+    settings = load_settings()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{load_settings().AWS_CONN_ID.upper()}", '{"conn_type": "aws"}'
-    )
-    monkeypatch.setenv(f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}", RELEASE)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{settings.AWS_CONN_ID.upper()}", '{"conn_type": "aws"}')
+    monkeypatch.setenv(f"AIRFLOW_VAR_{VARIABLE.upper()}", RELEASE)
     with mock_aws():
-        yield boto3.client("emr", region_name=load_settings().AWS_REGION)
+        s3 = boto3.client("s3", region_name=settings.AWS_REGION)
+        bucket, _, prefix = settings.DEPLOYMENT_BUCKET.removeprefix("s3://").partition("/")
+        location = {"LocationConstraint": settings.AWS_REGION}
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{RELEASE}/{MANIFEST}", Body=b"{}")
+        yield boto3.client("emr", region_name=settings.AWS_REGION)
 
 
 @pytest.fixture

@@ -169,13 +169,13 @@ def test_kind_job_runs_on_the_kubernetes_jobs_api(kube_config):
     assert pod["securityContext"]["runAsNonRoot"] is True
 
 
-def test_config_macro_is_added_when_the_dag_forgot_it():
+def test_team_macros_are_added_when_the_dag_forgot_them():
     task = job(arguments=["{% raw %}{{ config.ENV }}{% endraw %}"])  # new_dag() has no macros
     render(task)
     assert task.arguments == [SETTINGS.ENV]
     mine = new_dag(user_defined_macros={"owner": "me"})
     job(mine)
-    assert set(mine.user_defined_macros) == {"owner", "config"}
+    assert set(mine.user_defined_macros) == {"owner", "config", "release"}
 
 
 BAD_JOBS = [

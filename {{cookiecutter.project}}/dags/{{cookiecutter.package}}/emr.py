@@ -12,7 +12,7 @@ step fails. Waiting for a step is deferrable where the environment's settings sa
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
-(`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
+(`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`, `{{ release() }}`) renders when the task runs.
 
 In an environment with `"RUNTIME": "local"` (make run-local) the same tasks are built from the
 local twins of these operators, local/emr.py: no cluster, each step on local Spark.
@@ -35,6 +35,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import ensure_macros
+from {{ cookiecutter.package }}.release import release_task
 from {{ cookiecutter.package }}.settings import TEAM, load_settings
 {% raw %}
 if TYPE_CHECKING:
@@ -191,6 +192,8 @@ class Cluster:
             job_flow_id=self._cluster_id,
             **self._sensor_args(CLUSTER_POLL, CLUSTER_MAX_WAIT),
         )
+        # The run's release first: a release that is not deployed starts no cluster.
+        release_task(dag) >> self.create_task
         self.terminate_task = self.operators.terminate_cluster(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,

@@ -1,4 +1,4 @@
-"""Point Airflow at a release: set the Variable `<package>_docker_tag` to its commit SHA.
+"""Point Airflow at a release: set the release Variable (`VARIABLE` in release.py) to its SHA.
 
 Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.airflow_api }}`):
 

@@ -15,7 +15,7 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.deploy import DeployError, airflow_variable, artifacts, dags, images
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, check_release, load_environment
+from scripts.deploy.layout import RELEASE_VARIABLE, check_release, load_environment
 
 
 def s3_client(region: str):
@@ -56,10 +56,10 @@ def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
         s3 = s3_client(environment.aws_region)
         artifacts.check_release_exists(environment, release, s3)
     if args.dry_run:
-        print(f"dry run: would set {DOCKER_TAG_VARIABLE}={release} in {target}")
+        print(f"dry run: would set {RELEASE_VARIABLE}={release} in {target}")
         return
-    target.set_variable(DOCKER_TAG_VARIABLE, release)
-    print(f"{target}: {DOCKER_TAG_VARIABLE}={release}")
+    target.set_variable(RELEASE_VARIABLE, release)
+    print(f"{target}: {RELEASE_VARIABLE}={release}")
 
 
 def rollback(args: argparse.Namespace) -> None:
@@ -95,7 +95,7 @@ COMMANDS = {
     ),
     "set-release": (
         set_release,
-        f"set the Airflow Variable {DOCKER_TAG_VARIABLE} to the release",
+        f"set the Airflow Variable {RELEASE_VARIABLE} to the release",
         ["environment", "release"],
     ),
     "rollback": (

@@ -4,7 +4,7 @@ import boto3
 import pytest
 
 from scripts.deploy.cli import main
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, load_environment, split_s3_uri
+from scripts.deploy.layout import RELEASE_VARIABLE, load_environment, split_s3_uri
 from tests.deploy.support import EARLIER_RELEASE, RELEASE
 
 
@@ -39,7 +39,7 @@ def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
     assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
     region = load_environment("prod").aws_region
     assert capsys.readouterr().out == (
-        f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} "
+        f"dry run: would set {RELEASE_VARIABLE}={RELEASE} "
         f"in MWAA environment 'team-airflow-prod' ({region})\n"
     )
 
@@ -59,7 +59,7 @@ def deployed(aws, monkeypatch):
 
 def test_rollback_to_an_uploaded_release(deployed, capsys):
     assert main(["rollback", "dev", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
-    assert f"would set {DOCKER_TAG_VARIABLE}={RELEASE}" in capsys.readouterr().out
+    assert f"would set {RELEASE_VARIABLE}={RELEASE}" in capsys.readouterr().out
 
 
 def test_rollback_refuses_a_release_that_was_never_uploaded(deployed, capsys):
