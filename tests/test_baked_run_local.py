@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -193,13 +193,15 @@ IN_REPO_ENV = ["uv", "run", "--locked", "--only-group", "airflow", "python"]
 # Both releases deployed to the local deployment bucket, by the deploy's own code; release B's
 # postprocess script fails, so the run succeeds only if every task ran release A.
 DEPLOY_TWO_RELEASES = f"""
+import sys
+sys.path.insert(0, "dags")
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment
 from scripts.run_local import LocalBucket, land_samples
 from data_pipelines.local.paths import local_path
 from data_pipelines.settings import load_settings
 
-settings = load_settings()
+settings = load_settings("local")
 land_samples("hybrid_example", "{DAY}", local_path(settings.DATA_BUCKET) / "landing")
 for release in ("{RELEASE_A}", "{RELEASE_B}"):
     upload_release(load_environment("local"), release, LocalBucket())
@@ -252,22 +254,26 @@ class Airflow:
         return self
 
     def __exit__(self, *_) -> None:
-        """Stop every process of the group: api-server, scheduler, workers, processor..."""
-        if self.process.poll() is None:
+        """Stop every process of the group (api-server, scheduler, dag-processor, triggerer,
+        task workers), not only its leader; whatever is left after a minute is killed."""
+        deadline = time.monotonic() + 60
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            while time.monotonic() < deadline:
+                self.process.poll()  # reaps the leader, which stays in the group until then
+                os.killpg(self.process.pid, 0)  # raises once the group is empty
+                time.sleep(0.5)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data, headers, method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
+        # S310: the URL is this test's own http://127.0.0.1 server.
+        request = urllib.request.Request(self.url + path, data, headers, method=method)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return json.loads(response.read() or b"{}")
 
     def wait_for(self, probe, seconds: float):
@@ -307,7 +313,8 @@ def moment(timestamp: str) -> datetime:
 
 def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp_path):
     """Release A is live when the hybrid run starts; B goes live once the run's `release` task
-    has pinned A, before any Spark step or container starts. Every task still runs A."""
+    has pinned A, before any Spark step or container starts. Every task still runs A, and so
+    do the tasks cleared afterwards, the `release` task included."""
     run([*IN_REPO_ENV, "-c", DEPLOY_TWO_RELEASES], repo)
     with Airflow(repo, tmp_path) as airflow:
         airflow.wait_for(lambda: airflow.call("GET", f"/api/v2/dags/{HYBRID}"), 180)
@@ -325,10 +332,8 @@ def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp
         listed = airflow.call("GET", f"{airflow.run_path(run_id)}/taskInstances")
         states = {ti["task_id"]: ti["state"] for ti in listed["task_instances"]}
         assert state == "success", states
-        xcom = airflow.call(
-            "GET", f"{airflow.run_path(run_id)}/taskInstances/release/xcomEntries/return_value"
-        )
-        assert xcom["value"] == RELEASE_A
+        xcom_path = f"{airflow.run_path(run_id)}/taskInstances/release/xcomEntries/return_value"
+        assert airflow.call("GET", xcom_path)["value"] == RELEASE_A
         for task_id in states:
             ti = airflow.task(run_id, task_id)
             rendered = json.dumps(ti["rendered_fields"])
@@ -336,3 +341,18 @@ def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp
             if task_id in ("preprocess", "score", "postprocess"):
                 assert RELEASE_A in rendered, (task_id, rendered)
                 assert moment(ti["start_date"]) > deployed_b, f"{task_id} started before B"
+
+        # Clearing the run's release task and a container job reruns them, on release A still.
+        clear = {
+            "dag_run_id": run_id,
+            "task_ids": ["release", "score"],
+            "only_failed": False,
+            "dry_run": False,
+        }
+        airflow.call("POST", f"/api/v2/dags/{HYBRID}/clearTaskInstances", clear)
+        airflow.wait_for(lambda: airflow.task(run_id, "score")["try_number"] == 2, 60)
+        assert airflow.wait_for(lambda: airflow.finished(run_id), 300) == "success"
+        assert airflow.call("GET", xcom_path)["value"] == RELEASE_A
+        rerun = airflow.task(run_id, "score")
+        assert rerun["state"] == "success"
+        assert rerun["rendered_fields"]["image"].endswith(f":{RELEASE_A}")

@@ -139,7 +139,7 @@ def test_answers_shape_the_deploy(baked):
     syncs = answers["dags_target"] == "s3"
     assert ("DAGS_S3_PREFIX" in workflows) == syncs
     assert ("DAGS_S3_PREFIX" in readme) == syncs
-    assert ("GitDagBundle" in readme) == (not syncs)
+    assert ("dag_bundle_config_list" in readme) == (not syncs)
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from airflow.sdk import NEVER_EXPIRE, BaseOperator, Variable
+from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import pass_context
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 VARIABLE = "{% endraw %}{{ cookiecutter.__docker_tag_variable }}{% raw %}"
 TASK_ID = "release"
 CONF_KEY = "release"
+PIN_KEY = "release"  # in the release task's state store, which lives as long as the run
 MANIFEST = "release.json"
 TEMPLATE = "{{ release() }}"
 # Releases name image tags and bucket prefixes: Docker's tag rules, which a SHA and `local` meet.
@@ -69,7 +70,7 @@ class PinRelease(BaseOperator):
 
     def execute(self, context: Context) -> str:
         store = context.get("task_state_store")
-        pinned = store.get(CONF_KEY) if store is not None else None
+        pinned = store.get(PIN_KEY) if store is not None else None
         if pinned:
             self.log.info("release: %s (pinned when this run first started: kept)", pinned)
             return pinned
@@ -81,7 +82,9 @@ class PinRelease(BaseOperator):
                 f"release {chosen} ({source}) is not deployed to {settings.ENV}: no {manifest}"
             )
         if store is not None:
-            store.set(CONF_KEY, chosen, retention=NEVER_EXPIRE)
+            from airflow.sdk import NEVER_EXPIRE  # the execution-time context: not at parse
+
+            store.set(PIN_KEY, chosen, retention=NEVER_EXPIRE)
         self.log.info("release: %s (%s)", chosen, source)
         return chosen
 

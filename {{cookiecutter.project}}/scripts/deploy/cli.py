@@ -100,7 +100,8 @@ COMMANDS = {
     ),
     "rollback": (
         rollback,
-        "set-release to an earlier release, after checking it was uploaded",
+        "point new runs at an earlier release, after checking it was uploaded (runs in "
+        "flight keep theirs)",
         ["environment", "release"],
     ),
     "sync-dags": (
