@@ -101,7 +101,7 @@ def test_hybrid_example_cleans_scores_and_sums_up(repo):
     out = run_local(repo, "app=hybrid_example").stdout
 
     assert f"data_pipelines.hybrid_example for {DAY}: success" in out
-    assert set(summary(out).values()) == {"success"} and len(summary(out)) == 8
+    assert set(summary(out).values()) == {"success"} and len(summary(out)) == 9
     cleaned = repo / RESULTS.format(app="hybrid_example", task="preprocess")
     rows = [line for csv in cleaned.glob("part-*.csv") for line in csv.read_text().splitlines()]
     assert sorted(row.split(",")[0] for row in rows if not row.startswith("order_id")) == [
@@ -148,6 +148,7 @@ def test_a_broken_spark_script_fails_its_step_and_still_tears_down(repo):
     ]
     assert "no_such_function" in result.stdout.split("--- log of daily_event_counts ---")[1]
     assert summary(result.stdout) == {
+        "release": "success",
         "create_cluster_spark_example": "success",
         "wait_for_cluster_spark_example": "success",
         "daily_event_counts": "failed",

@@ -35,10 +35,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
-from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
 from {{ cookiecutter.package }}.settings import ENVIRONMENT_VARIABLE, PACKAGE, load_settings
 from scripts.deploy.artifacts import upload_release
-from scripts.deploy.layout import load_environment
+from scripts.deploy.layout import RELEASE_VARIABLE, load_environment
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -165,7 +164,8 @@ def deploy_scripts() -> int:
 
 
 def use_local_airflow(dag_folder: Path) -> None:
-    """Point this process at the local environment and a throwaway Airflow, before importing it."""
+    """Point this process at the local environment and a throwaway Airflow, before importing it
+    (so the release Variable's name comes from the deploy's layout, not from release.py)."""
     AIRFLOW_HOME.mkdir(exist_ok=True)
     os.environ.update(
         {
