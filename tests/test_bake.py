@@ -16,12 +16,11 @@ SCAFFOLD = ".scaffold"
 # Airflow templates and Actions expressions that must come out of the bake verbatim.
 EXPRESSIONS = {
     "dags/{package}/settings.py": ["{{ config.DATA_BUCKET }}", "{{ config.NAME }}"],
-    "dags/{package}/k8s.py": ['IMAGE_TAG = "{{ var.value." + DOCKER_TAG_VARIABLE + " }}"'],
+    "dags/{package}/release.py": ['TEMPLATE = "{{ release() }}"'],
     "dags/{package}/apps/k8s_example/k8s_example_dag.py": [
         '"{{ config.DATA_BUCKET }}/landing/orders/{{ ds }}"',
         '"--date": "{{ ds }}"',
     ],
-    "tests/apps/test_k8s_example_pod.py": ['"{{ var.value.data_pipelines_docker_tag }}"'],
     "dags/{package}/apps/hybrid_example/hybrid_example_dag.py": ['"--date": "{{ ds }}"'],
     "dags/{package}/apps/hybrid_example/job_configs/preprocess.json": [
         '"{{ config.DATA_BUCKET }}/landing/orders_raw/{{ ds }}"',
@@ -40,8 +39,7 @@ EXPRESSIONS = {
         "${{ inputs.airflow-password }}",
     ],
     "dags/{package}/apps/spark_example/job_configs/daily_event_counts.json": [
-        '"{{ config.DEPLOYMENT_BUCKET }}/{{ var.value.data_pipelines_docker_tag }}'
-        '/spark_example/daily_event_counts.py"',
+        '"{{ config.DEPLOYMENT_BUCKET }}/{{ release() }}/spark_example/daily_event_counts.py"',
         '"--date": "{{ ds }}"',
         '"{{ config.DATA_BUCKET }}/landing/events/{{ ds }}"',
     ],
@@ -107,6 +105,16 @@ def test_default_bake_has_no_markers_and_keeps_expressions(default_repo):
         text = (default_repo / relative.format(package="data_pipelines")).read_text()
         for expression in expressions:
             assert expression in text, f"{expression} missing from {relative}"
+
+
+def test_only_the_release_module_spells_the_release_variable(default_repo):
+    """Everything else says `release()` or imports the name: a deploy never mixes releases."""
+    spelled = [
+        path.relative_to(default_repo).as_posix()
+        for path, text in text_files(default_repo)
+        if "data_pipelines_docker_tag" in text
+    ]
+    assert spelled == ["dags/data_pipelines/release.py"]
 
 
 def test_environment_settings_carry_the_answers(tmp_path):

@@ -5,12 +5,19 @@ task fails the run, naming the task; bad input is one line."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import bake, commit_all, run
+from conftest import bake, baked_env, commit_all, run
 
 pytestmark = pytest.mark.gate
 
@@ -94,7 +101,7 @@ def test_hybrid_example_cleans_scores_and_sums_up(repo):
     out = run_local(repo, "app=hybrid_example").stdout
 
     assert f"data_pipelines.hybrid_example for {DAY}: success" in out
-    assert set(summary(out).values()) == {"success"} and len(summary(out)) == 8
+    assert set(summary(out).values()) == {"success"} and len(summary(out)) == 9
     cleaned = repo / RESULTS.format(app="hybrid_example", task="preprocess")
     rows = [line for csv in cleaned.glob("part-*.csv") for line in csv.read_text().splitlines()]
     assert sorted(row.split(",")[0] for row in rows if not row.startswith("order_id")) == [
@@ -141,6 +148,7 @@ def test_a_broken_spark_script_fails_its_step_and_still_tears_down(repo):
     ]
     assert "no_such_function" in result.stdout.split("--- log of daily_event_counts ---")[1]
     assert summary(result.stdout) == {
+        "release": "success",
         "create_cluster_spark_example": "success",
         "wait_for_cluster_spark_example": "success",
         "daily_event_counts": "failed",
@@ -186,3 +194,181 @@ def test_a_new_app_runs_locally_out_of_the_box(repo):
     out = run_local(repo, "app=churn").stdout
     assert f"data_pipelines.churn for {DAY}: success" in out
     assert len(results(repo, "churn", "score")) == 4
+
+
+# --- one release per run, under real Airflow components --------------------------------------
+
+RELEASE_A, RELEASE_B = "a" * 40, "b" * 40
+HYBRID = "data_pipelines.hybrid_example"
+VARIABLE = "data_pipelines_docker_tag"
+POOL = "data-team-emr-clusters"
+IN_REPO_ENV = ["uv", "run", "--locked", "--only-group", "airflow", "python"]
+# Both releases deployed to the local deployment bucket, by the deploy's own code; release B's
+# postprocess script fails, so the run succeeds only if every task ran release A.
+DEPLOY_TWO_RELEASES = f"""
+import sys
+sys.path.insert(0, "dags")
+from scripts.deploy.artifacts import upload_release
+from scripts.deploy.layout import load_environment
+from scripts.run_local import LocalBucket, land_samples
+from data_pipelines.local.paths import local_path
+from data_pipelines.settings import load_settings
+
+settings = load_settings("local")
+land_samples("hybrid_example", "{DAY}", local_path(settings.DATA_BUCKET) / "landing")
+for release in ("{RELEASE_A}", "{RELEASE_B}"):
+    upload_release(load_environment("local"), release, LocalBucket())
+broken = local_path(settings.DEPLOYMENT_BUCKET) / "{RELEASE_B}/hybrid_example/postprocess.py"
+broken.write_text("raise SystemExit('release B ran')\\n")
+"""
+
+
+class Airflow:
+    """`airflow standalone` (api-server, scheduler, dag-processor, triggerer; LocalExecutor,
+    sqlite) on a free loopback port with a throwaway AIRFLOW_HOME, in the local environment
+    (`RUNTIME: local`), parsing the hybrid example; driven through the REST API."""
+
+    def __init__(self, repo: Path, home: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.repo = repo
+        self.env = baked_env() | {
+            "DATA_PIPELINES_ENV": "local",
+            "PYTHONPATH": f"{repo / 'dags'}{os.pathsep}{repo}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags/data_pipelines/apps/hybrid_example"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # Only the run the test triggers: unpausing the DAG schedules nothing.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        }
+        self.log = home / "standalone.log"
+        self.process: subprocess.Popen | None = None
+        self.token: str | None = None
+
+    def __enter__(self) -> Airflow:
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [*IN_REPO_ENV, "-m", "airflow", "standalone"],
+                cwd=self.repo,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.token = self.wait_for(lambda: self.call("GET", "/auth/token")["access_token"], 180)
+        return self
+
+    def __exit__(self, *_) -> None:
+        """Stop every process of the group (api-server, scheduler, dag-processor, triggerer,
+        task workers), not only its leader; whatever is left after a minute is killed."""
+        deadline = time.monotonic() + 60
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+            while time.monotonic() < deadline:
+                self.process.poll()  # reaps the leader, which stays in the group until then
+                os.killpg(self.process.pid, 0)  # raises once the group is empty
+                time.sleep(0.5)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = json.dumps(body).encode() if body is not None else None
+        # S310: the URL is this test's own http://127.0.0.1 server.
+        request = urllib.request.Request(self.url + path, data, headers, method=method)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read() or b"{}")
+
+    def wait_for(self, probe, seconds: float):
+        """The first truthy answer of `probe` within `seconds` (errors count as not yet)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"airflow standalone exited:\n{self.log.read_text()[-5000:]}")
+            try:
+                if answer := probe():
+                    return answer
+            except OSError:
+                pass
+            time.sleep(1)
+        pytest.fail(f"not within {seconds} s; airflow's log:\n{self.log.read_text()[-5000:]}")
+
+    def set_release(self, release: str) -> None:
+        """What the deploy's set-release does: upsert the Variable and the team's EMR pool."""
+        self.upsert("variables", {"key": VARIABLE, "value": release})
+        self.upsert("pools", {"name": POOL, "slots": 1})
+
+    def upsert(self, collection: str, entity: dict) -> None:
+        upsert = {"action": "create", "action_on_existence": "overwrite", "entities": [entity]}
+        self.call("PATCH", f"/api/v2/{collection}", {"actions": [upsert]})
+
+    def run_path(self, run_id: str) -> str:
+        return f"/api/v2/dags/{HYBRID}/dagRuns/{run_id}"
+
+    def task(self, run_id: str, task_id: str) -> dict:
+        return self.call("GET", f"{self.run_path(run_id)}/taskInstances/{task_id}")
+
+    def finished(self, run_id: str) -> str | None:
+        state = self.call("GET", self.run_path(run_id))["state"]
+        return state if state in ("success", "failed") else None
+
+
+def moment(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
+
+
+def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp_path):
+    """Release A is live when the hybrid run starts; B goes live once the run's `release` task
+    has pinned A, before any Spark step or container starts. Every task still runs A, and so
+    do the tasks cleared afterwards, the `release` task included."""
+    run([*IN_REPO_ENV, "-c", DEPLOY_TWO_RELEASES], repo)
+    with Airflow(repo, tmp_path) as airflow:
+        airflow.wait_for(lambda: airflow.call("GET", f"/api/v2/dags/{HYBRID}"), 180)
+        airflow.call("PATCH", f"/api/v2/dags/{HYBRID}", {"is_paused": False})
+        airflow.set_release(RELEASE_A)
+        body = {"logical_date": f"{DAY}T00:00:00Z"}
+        run_id = airflow.call("POST", f"/api/v2/dags/{HYBRID}/dagRuns", body)["dag_run_id"]
+
+        airflow.wait_for(lambda: airflow.task(run_id, "release")["state"] == "success", 180)
+        airflow.set_release(RELEASE_B)
+        deployed_b = datetime.now(UTC)
+        assert airflow.call("GET", f"/api/v2/variables/{VARIABLE}")["value"] == RELEASE_B
+
+        state = airflow.wait_for(lambda: airflow.finished(run_id), 600)
+        listed = airflow.call("GET", f"{airflow.run_path(run_id)}/taskInstances")
+        states = {ti["task_id"]: ti["state"] for ti in listed["task_instances"]}
+        assert state == "success", states
+        xcom_path = f"{airflow.run_path(run_id)}/taskInstances/release/xcomEntries/return_value"
+        assert airflow.call("GET", xcom_path)["value"] == RELEASE_A
+        for task_id in states:
+            ti = airflow.task(run_id, task_id)
+            rendered = json.dumps(ti["rendered_fields"])
+            assert RELEASE_B not in rendered, (task_id, rendered)
+            if task_id in ("preprocess", "score", "postprocess"):
+                assert RELEASE_A in rendered, (task_id, rendered)
+                assert moment(ti["start_date"]) > deployed_b, f"{task_id} started before B"
+
+        # Clearing the run's release task and a container job reruns them, on release A still.
+        clear = {
+            "dag_run_id": run_id,
+            "task_ids": ["release", "score"],
+            "only_failed": False,
+            "dry_run": False,
+        }
+        airflow.call("POST", f"/api/v2/dags/{HYBRID}/clearTaskInstances", clear)
+        airflow.wait_for(lambda: airflow.task(run_id, "score")["try_number"] == 2, 60)
+        assert airflow.wait_for(lambda: airflow.finished(run_id), 300) == "success"
+        assert airflow.call("GET", xcom_path)["value"] == RELEASE_A
+        rerun = airflow.task(run_id, "score")
+        assert rerun["state"] == "success"
+        assert rerun["rendered_fields"]["image"].endswith(f":{RELEASE_A}")

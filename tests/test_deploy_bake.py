@@ -159,7 +159,8 @@ def test_make_format_runs_the_ruff_that_pre_commit_pins(baked):
     assert "make format" in (repo / "README.md").read_text()
 
 
-def test_business_code_ships_before_the_variable_and_the_dags(baked):
+def test_business_code_then_the_dags_then_the_variable(baked):
+    """New runs never start on DAG code older than their release."""
     repo, answers = baked
     steps = load(repo, ACTION)["runs"]["steps"]
     commands = [
@@ -172,8 +173,8 @@ def test_business_code_ships_before_the_variable_and_the_dags(baked):
         "push-images",
         "promote-images",
         "upload-artifacts",
-        "set-release",
         "sync-dags",
+        "set-release",
     ]
     if answers["dags_target"] == "none":
         expected.remove("sync-dags")
@@ -198,7 +199,7 @@ def test_answers_shape_the_deploy(baked):
     syncs = answers["dags_target"] == "s3"
     assert ("DAGS_S3_PREFIX" in workflows) == syncs
     assert ("DAGS_S3_PREFIX" in readme) == syncs
-    assert ("git-sync" in readme) == (not syncs)
+    assert ("dag_bundle_config_list" in readme) == (not syncs)
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 
 

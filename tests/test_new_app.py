@@ -93,8 +93,20 @@ BREAKAGES = {
                  tags=TAGS, start_date=pendulum.datetime(2026, 1, 1)):
             KubernetesPodOperator(
                 task_id="job",
-                image="registry.example.com/x:{{ var.value.data_pipelines_docker_tag }}",
+                image="registry.example.com/x:{{ release() }}",
             )
+        """,
+    "variable_read_directly": """
+        import pendulum
+        from airflow.sdk import DAG
+
+        from data_pipelines.defaults import DEFAULT_ARGS, TAGS
+        from data_pipelines.k8s import container_job
+
+        with DAG(dag_id="data_pipelines.variable_read_directly", schedule=None,
+                 default_args=DEFAULT_ARGS, tags=TAGS, start_date=pendulum.datetime(2026, 1, 1)):
+            container_job(task_id="job", image="x-job", memory="1Gi", cpu="1",
+                          arguments=["--release", "{{ var.value.data_pipelines_docker_tag }}"])
         """,
     "hard_coded_tag": """
         import pendulum
@@ -163,7 +175,8 @@ def test_gate_names_what_is_broken(repo):
     assert "jobs/scoring: no app dags/data_pipelines/apps/scoring/ runs these jobs" in output
     assert "'ScriptPath' is a required property" in output
     assert "set cpu and memory limits" in output
-    assert "must be tagged {{ var.value.data_pipelines_docker_tag }}" in output
+    assert "must be tagged {{ release() }}" in output
+    assert "reads the Airflow Variable data_pipelines_docker_tag" in output
     assert "metadata database accessed while parsing DAG files" in output
     heavy = f"dags/{PACKAGE}/apps/heavy_at_parse/heavy_at_parse_dag.py: parsing it imports "
     assert f"{heavy}airflow.providers.cncf.kubernetes" in output

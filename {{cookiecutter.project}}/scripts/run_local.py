@@ -37,14 +37,13 @@ from {{ cookiecutter.package }}.defaults import EMR_POOL
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
 from {{ cookiecutter.package }}.settings import (
-    DOCKER_TAG_VARIABLE,
     ENVIRONMENT_VARIABLE,
     PACKAGE,
     load_settings,
 )
 
 from scripts.deploy.artifacts import upload_release
-from scripts.deploy.layout import load_environment
+from scripts.deploy.layout import RELEASE_VARIABLE, load_environment
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -171,7 +170,8 @@ def deploy_scripts() -> int:
 
 
 def use_local_airflow(dag_folder: Path) -> None:
-    """Point this process at the local environment and a throwaway Airflow, before importing it."""
+    """Point this process at the local environment and a throwaway Airflow, before importing it
+    (so the release Variable's name comes from the deploy's layout, not from release.py)."""
     AIRFLOW_HOME.mkdir(exist_ok=True)
     os.environ.update(
         {
@@ -182,7 +182,7 @@ def use_local_airflow(dag_folder: Path) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOG_FORMAT": LOG_FORMAT,
             "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-            f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}": RELEASE,
+            f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}": RELEASE,
         }
     )
 

@@ -15,7 +15,9 @@ import pytest
 from moto import mock_aws
 
 from {{ cookiecutter.package }}.emr import ACTIVE_CLUSTER_STATES
-from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, load_settings
+from {{ cookiecutter.package }}.release import MANIFEST
+from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
+from {{ cookiecutter.package }}.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO / "dags" / "{{ cookiecutter.package }}"
@@ -60,16 +62,37 @@ def dags_folder() -> Path:
 
 
 @pytest.fixture
-def emr_client(monkeypatch):
-    """moto's EMR, with Airflow's AWS connection and the release Variable the deploy sets."""
+def deploy_release(monkeypatch):
+    """moto's AWS with Airflow's AWS connection and this environment's deployment bucket.
+    Yields `deploy(release)`, which writes the release's manifest, as the deploy does last."""
+    settings = load_settings()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{load_settings().AWS_CONN_ID.upper()}", '{"conn_type": "aws"}'
-    )
-    monkeypatch.setenv(f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}", RELEASE)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{settings.AWS_CONN_ID.upper()}", '{"conn_type": "aws"}')
     with mock_aws():
-        yield boto3.client("emr", region_name=load_settings().AWS_REGION)
+        s3 = boto3.client("s3", region_name=settings.AWS_REGION)
+        bucket, _, prefix = settings.DEPLOYMENT_BUCKET.removeprefix("s3://").partition("/")
+        create_bucket(s3, bucket)
+
+        def deploy(release: str) -> None:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{release}/{MANIFEST}", Body=b"{}")
+
+        yield deploy
+
+
+def create_bucket(s3, bucket: str) -> None:
+    """Create `bucket` in the client's region (us-east-1 takes no location constraint)."""
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"LocationConstraint": region}
+    s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
+
+
+@pytest.fixture
+def emr_client(deploy_release, monkeypatch):
+    """moto's EMR, with RELEASE deployed and live (the Variable the deploy sets)."""
+    deploy_release(RELEASE)
+    monkeypatch.setenv(f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}", RELEASE)
+    return boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 
 def assert_no_cluster_up(client) -> None:

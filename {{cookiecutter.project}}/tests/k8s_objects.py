@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
 from types import SimpleNamespace
-from unittest import mock
 
 import kubernetes_validate
 from airflow.sdk.execution_time.context import VariableAccessor
 from kubernetes.client import ApiClient
 from kubernetes.utils.quantity import parse_quantity
 
-from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, Settings
+from {{ cookiecutter.package }}.release import TASK_ID as RELEASE_TASK
+from {{ cookiecutter.package }}.settings import Settings
 
 DS = "2026-01-31"
-# The release the deploy pipeline wrote into the Variable, read here through Airflow's
-# environment-variable secrets backend, as a worker without a database would.
+# The release the run's `release` task pinned, handed on as its XCom.
 RELEASE = "test-release"
-RELEASE_VARIABLE = {f"AIRFLOW_VAR_{DOCKER_TAG_VARIABLE.upper()}": RELEASE}
 
 
 def render(task) -> dict:
     """Render the task's templated fields with a run-time context; return that context."""
-    ti = SimpleNamespace(dag_id=task.dag.dag_id, task_id=task.task_id, map_index=-1, try_number=1)
+
+    def xcom_pull(task_ids: str):
+        assert task_ids == RELEASE_TASK, f"{task.task_id} pulls {task_ids}, not the release"
+        return RELEASE
+
+    ti = SimpleNamespace(
+        dag_id=task.dag.dag_id,
+        task_id=task.task_id,
+        map_index=-1,
+        try_number=1,
+        xcom_pull=xcom_pull,
+    )
     context = {
         "dag": task.dag,
         "ds": DS,
@@ -31,8 +39,7 @@ def render(task) -> dict:
         "ti": ti,
         "var": {"value": VariableAccessor(False), "json": VariableAccessor(True)},
     }
-    with mock.patch.dict(os.environ, RELEASE_VARIABLE):
-        task.render_template_fields(context)
+    task.render_template_fields(context)
     return context
 
 

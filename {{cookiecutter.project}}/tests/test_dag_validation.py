@@ -25,7 +25,10 @@ from airflow.sdk import BaseSensorOperator
 
 from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.configs import load_config
-from {{ cookiecutter.package }}.settings import DOCKER_TAG_VARIABLE, PACKAGE, TEAM
+from {{ cookiecutter.package }}.release import TASK_ID as RELEASE_TASK
+from {{ cookiecutter.package }}.release import TEMPLATE as RELEASE
+from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
+from {{ cookiecutter.package }}.settings import PACKAGE, TEAM
 
 from scripts.deploy.layout import script_key, spark_scripts
 from tests.conftest import APPS_DIR, PACKAGE_DIR, REPO
@@ -34,7 +37,7 @@ DAG_FILES = sorted(APPS_DIR.glob("*/*_dag.py"))
 CONFIG_FILES = sorted(APPS_DIR.glob("*/*_configs/*.json"))
 CONFIG_SCHEMAS = {"job_configs": "job_config", "cluster_configs": "cluster_config"}
 PARSE_BUDGET_SECONDS = float(os.environ.get("DAG_PARSE_BUDGET_SECONDS", "2"))
-{% raw %}IMAGE_TAG = "{{ var.value." + DOCKER_TAG_VARIABLE + " }}"{% endraw %}
+APP_FILES = sorted(path for path in APPS_DIR.rglob("*") if path.suffix in (".py", ".json"))
 
 by_file = pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.parent.name)
 
@@ -181,9 +184,29 @@ def test_container_jobs_have_limits_and_templated_images(dagbag, dag_file):
             where = f"{dag_file}: DAG {dag.dag_id}, task {task.task_id}"
             limits = (task.container_resources and task.container_resources.limits) or {}
             assert {"cpu", "memory"} <= set(limits), f"{where}: set cpu and memory limits"
-            assert task.image.endswith(":" + IMAGE_TAG), (
-                f"{where}: image {task.image!r} must be tagged {IMAGE_TAG} (use k8s.container_job)"
+            assert task.image.endswith(":" + RELEASE), (
+                f"{where}: image {task.image!r} must be tagged {RELEASE} (use k8s.container_job)"
             )
+
+
+@pytest.mark.parametrize("app_file", APP_FILES, ids=lambda path: str(path.relative_to(APPS_DIR)))
+def test_nothing_reads_the_release_variable_directly(app_file):
+    assert RELEASE_VARIABLE not in app_file.read_text(), (
+        f"{app_file}: reads the Airflow Variable {RELEASE_VARIABLE}, which changes with every "
+        f"deploy; write {RELEASE} for the run's release"
+    )
+
+
+@by_file
+def test_tasks_using_the_release_run_after_it(dagbag, dag_file):
+    for dag in dags_in(dagbag, dag_file):
+        for task in dag.tasks:
+            fields = " ".join(str(getattr(task, field, "")) for field in task.template_fields)
+            if "release(" in fields:
+                assert RELEASE_TASK in task.get_flat_relative_ids(upstream=True), (
+                    f"{dag_file}: DAG {dag.dag_id}, task {task.task_id} renders {RELEASE} but does "
+                    f"not run after the {RELEASE_TASK!r} task (release.release_task(dag) >> task)"
+                )
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,7 @@ def test_one_step_flow(app):
     cluster.build_sequential_flow()
 
     assert set(dag.task_ids) == {
+        "release",
         "create_cluster_my_cluster",
         "wait_for_cluster_my_cluster",
         "my_job",
@@ -169,6 +170,7 @@ def test_one_step_flow(app):
         "terminate_cluster_my_cluster",
     }
     assert (add.task_id, check.task_id) == ("my_job", "wait_for_my_job")
+    assert upstream_ids(cluster.create_task) == {"release"}
     assert upstream_ids(cluster.wait_task) == {"create_cluster_my_cluster"}
     assert upstream_ids(add) == {"wait_for_cluster_my_cluster"}
     assert upstream_ids(check) == {"my_job"}
@@ -237,7 +239,7 @@ def test_two_clusters_in_one_dag_do_not_collide(app):
         cluster = Cluster(dag=dag, cluster_name=name)
         cluster.add_step(job_config_file=f"{job}.json")
         cluster.build_sequential_flow()
-    assert len(dag.task_ids) == 10
+    assert len(dag.task_ids) == 11  # and one release task for both
 
 
 def test_step_runs_the_rendered_command_through_command_runner(app):

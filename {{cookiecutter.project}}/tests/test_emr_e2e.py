@@ -19,8 +19,8 @@ from airflow.providers.amazon.aws.operators import emr as provider_emr
 from moto.emr.models import Cluster as MotoCluster
 
 from {{ cookiecutter.package }} import emr
+from {{ cookiecutter.package }}.release import TEMPLATE
 from {{ cookiecutter.package }}.settings import (
-    DOCKER_TAG_VARIABLE,
     PACKAGE,
     TEAM,
     load_settings,
@@ -73,10 +73,9 @@ with DAG(
     cluster.build_sequential_flow()
     extract() >> add_count
 '''
-RELEASE_TAG = f"{{{{ var.value.{DOCKER_TAG_VARIABLE} }}}}"  # set by the deploy pipeline
 JOB = {
     "SparkArgs": {"--deploy-mode": "cluster", "--conf": ["spark.a=1", "spark.b=2"]},
-    "ScriptPath": f"{{{{ config.DEPLOYMENT_BUCKET }}}}/{RELEASE_TAG}/{APP}/count.py",
+    "ScriptPath": f"{{{{ config.DEPLOYMENT_BUCKET }}}}/{TEMPLATE}/{APP}/count.py",
     "JobParams": {"--stage": "{{ config.ENV }}", "--date": "{{ ds }}"},
 }
 CLUSTER = {
@@ -367,7 +366,8 @@ def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
     runtime = [managed_policy(iam, policy["Arn"])]
     cluster = the_cluster(emr_client)
     tags = {cluster["Id"]: {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}}
-    assert {call.operation for call in calls} >= {"RunJobFlow", "AddJobFlowSteps"}
+    # The release task checks the release is deployed; the cluster tasks run it.
+    assert {call.operation for call in calls} >= {"HeadObject", "RunJobFlow", "AddJobFlowSteps"}
     assert denied(runtime, calls, cluster_tags=tags) == []
     # What the EMR janitor calls, and another team's cluster out of reach.
     assert allows(runtime, Request("elasticmapreduce:ListClusters", "*"))

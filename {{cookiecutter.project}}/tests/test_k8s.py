@@ -187,13 +187,13 @@ def test_a_container_dag_gets_a_run_timeout_unless_it_set_one():
     assert job(new_dag(dagrun_timeout=timedelta(hours=3))).dag.dagrun_timeout == timedelta(hours=3)
 
 
-def test_config_macro_is_added_when_the_dag_forgot_it():
+def test_team_macros_are_added_when_the_dag_forgot_them():
     task = job(arguments=["{% raw %}{{ config.ENV }}{% endraw %}"])  # new_dag() has no macros
     render(task)
     assert task.arguments == [SETTINGS.ENV]
     mine = new_dag(user_defined_macros={"owner": "me"})
     job(mine)
-    assert set(mine.user_defined_macros) == {"owner", "config"}
+    assert set(mine.user_defined_macros) == {"owner", "config", "release"}
 
 
 BAD_JOBS = [

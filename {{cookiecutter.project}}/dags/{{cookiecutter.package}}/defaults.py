@@ -1,4 +1,5 @@
-"""The team's DAG defaults: owner, retries, cost limits, tags, DAG ids and the `config` macro."""
+"""The team's DAG defaults: owner, retries, cost limits, tags, DAG ids, the `config` and `release`
+macros."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from {{ cookiecutter.package }}.release import release
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 
 if TYPE_CHECKING:
@@ -36,14 +38,16 @@ def app_dag_id(dag_file: str) -> str:
 
 
 def macros() -> dict:
-    """User-defined macros for every DAG; `config` is this environment's settings."""
-    return {"config": load_settings()}
+    """User-defined macros for every DAG: `config` is this environment's settings, `release()`
+    the run's release (release.py)."""
+    return {"config": load_settings(), "release": release}
 
 
 def ensure_macros(dag: DAG) -> None:
-    """Give `dag` the `config` macro if its author left out `user_defined_macros=macros()`:
-    configs and arguments say {{ '{{ config.X }}' }}, which must render (from files, no DB)."""
-    if "config" not in (dag.user_defined_macros or {}):
+    """Give `dag` the team's macros if its author left out `user_defined_macros=macros()`:
+    configs and arguments say {{ '{{ config.X }}' }} and {{ '{{ release() }}' }}, which must
+    render."""
+    if not macros().keys() <= (dag.user_defined_macros or {}).keys():
         dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
 
 

@@ -17,7 +17,7 @@ found by its tags. A config without `AutoTerminationPolicy` gets the environment
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
-(`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`) renders when the task runs.
+(`{{ ds }}`, `{{ config.DEPLOYMENT_BUCKET }}`, `{{ release() }}`) renders when the task runs.
 
 Importing this module loads the amazon provider's EMR operators and sensors: a DAG file that
 imports it also names `import airflow.providers.amazon.aws.operators.emr` and
@@ -45,6 +45,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
+from {{ cookiecutter.package }}.release import release_task
 from {{ cookiecutter.package }}.settings import TEAM, Settings, load_settings
 {% raw %}
 if TYPE_CHECKING:
@@ -298,6 +299,8 @@ class Cluster:
             job_flow_id=self.cluster_id,
             **self._sensor_args(CLUSTER_POLL, CLUSTER_MAX_WAIT),
         )
+        # The run's release first: a release that is not deployed starts no cluster.
+        release_task(dag) >> self.create_task
         self.terminate_task = self.operators.terminate_cluster(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,

@@ -1,8 +1,8 @@
 """Container jobs on Kubernetes with the team's defaults: `container_job(...)`.
 
 One call returns a ready KubernetesPodOperator (or, with `kind="job"`, a KubernetesJobOperator
-on the Kubernetes Jobs API) running `<IMAGE_REGISTRY>/<image>:<release>`. The release is the
-Airflow Variable the deploy pipeline sets, rendered at run time: DAG parsing never reads it.
+on the Kubernetes Jobs API) running `<IMAGE_REGISTRY>/<image>:<release>`, the run's release
+(release.py): the job runs after the DAG's `release` task and renders the `release` macro.
 Defaults come from this environment's settings; any operator keyword overrides them per task.
 
 Importing this module loads the Kubernetes client and the provider's pod operator: a DAG file that
@@ -25,16 +25,16 @@ from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
 from {{ cookiecutter.package }}.defaults import ensure_cost_limits, ensure_macros
+from {{ cookiecutter.package }}.release import TEMPLATE as IMAGE_TAG
+from {{ cookiecutter.package }}.release import release_task
 from {{ cookiecutter.package }}.settings import (
-    DOCKER_TAG_VARIABLE,
     PACKAGE,
     TEAM,
     Settings,
     load_settings,
 )
 
-{% raw %}IMAGE_TAG = "{{ var.value." + DOCKER_TAG_VARIABLE + " }}"
-# One repository name component as Docker spells it: no registry, no tag, no digest.
+{% raw %}# One repository name component as Docker spells it: no registry, no tag, no digest.
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 # Deferred pods wake up this often to fetch their logs, so long jobs still show progress.
 LOGGING_INTERVAL_SECONDS = 300
@@ -120,6 +120,7 @@ def container_job(
     operator.labels = {**identity_labels(operator), **operator.labels}
     ensure_macros(operator.dag)
     ensure_cost_limits(operator.dag, creates_clusters=False)
+    release_task(operator.dag) >> operator
     return operator
 
 
@@ -169,7 +170,7 @@ def team_defaults(settings: Settings, kind: str) -> dict[str, Any]:
 
 
 def image_template(task_id: str, image: str, settings: Settings) -> str:
-    """`<registry>/<image>:<IMAGE_TAG>`: the release comes from the Variable, never the code."""
+    """`<registry>/<image>:<IMAGE_TAG>`: the tag is the run's release, never the code's."""
     if ":" in image or "@" in image:
         raise ContainerJobError(
             f"container_job {task_id!r}: image {image!r} carries a tag or digest; pass the bare "

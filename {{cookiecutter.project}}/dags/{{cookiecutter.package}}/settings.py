@@ -19,7 +19,6 @@ from {{ cookiecutter.package }}.configs import load_config
 PACKAGE = "{{ cookiecutter.package }}"
 TEAM = "{{ cookiecutter.owner }}"
 ENVIRONMENT_VARIABLE = "{{ cookiecutter.__package_env }}"
-DOCKER_TAG_VARIABLE = "{{ cookiecutter.__docker_tag_variable }}"
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 
 

@@ -1,10 +1,11 @@
 """Ship a release of this repository to one environment.
 
 A release is a commit SHA. Its business code goes first: one image per container job
-(`<IMAGE_REGISTRY>/<app>-<job>:<release>`) and the Spark scripts
-(`<DEPLOYMENT_BUCKET>/<release>/<app>/<script>.py`). Then the Airflow Variable
-`<package>_docker_tag` is set to the release, and only then the scheduling code ships, so a DAG
-never references an artifact that is not there yet. Run `python -m scripts.deploy --help`.
+(`<IMAGE_REGISTRY>/<app>-<job>:<release>`), the Spark scripts
+(`<DEPLOYMENT_BUCKET>/<release>/<app>/<script>.py`) and, last, the release's manifest
+`release.json`. Then the scheduling code ships, and only then the release Variable
+(release.py) is set: a new run never starts on DAG code older than its release. Each run keeps
+the release it started with. Run `python -m scripts.deploy --help`.
 """
 
 

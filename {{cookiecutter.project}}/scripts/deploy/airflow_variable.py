@@ -1,5 +1,5 @@
-"""Point Airflow at a release: set the Variable `<package>_docker_tag` to its commit SHA, and
-the team's EMR pool to its number of slots.
+"""Point Airflow at a release: set the release Variable (`VARIABLE` in release.py) to its SHA,
+and the team's EMR pool to its number of slots.
 
 Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.airflow_api }}`):
 

@@ -18,8 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.deploy import BadInput, DeployError, airflow_variable, artifacts, dags, images, infra
 from scripts.deploy.layout import (
-    DOCKER_TAG_VARIABLE,
     EMR_POOL,
+    RELEASE_VARIABLE,
     check_release,
     image_platform,
     load_environment,
@@ -71,11 +71,11 @@ def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
         artifacts.check_release_exists(environment, release, s3)
     slots = environment.emr_max_clusters
     if args.dry_run:
-        print(f"dry run: would set {DOCKER_TAG_VARIABLE}={release} in {target}")
+        print(f"dry run: would set {RELEASE_VARIABLE}={release} in {target}")
         print(f"dry run: would set pool {EMR_POOL} to {slots} slots in {target}")
         return
-    target.set_variable(DOCKER_TAG_VARIABLE, release)
-    print(f"{target}: {DOCKER_TAG_VARIABLE}={release}")
+    target.set_variable(RELEASE_VARIABLE, release)
+    print(f"{target}: {RELEASE_VARIABLE}={release}")
     target.set_pool(EMR_POOL, slots, "EMR clusters the team's DAGs start at once")
     print(f"{target}: pool {EMR_POOL} has {slots} slots")
 
@@ -130,12 +130,13 @@ COMMANDS = {
     ),
     "set-release": (
         set_release,
-        f"set the Airflow Variable {DOCKER_TAG_VARIABLE} to the release, and the EMR pool",
+        f"set the Airflow Variable {RELEASE_VARIABLE} to the release, and the EMR pool",
         ["environment", "release"],
     ),
     "rollback": (
         rollback,
-        "set-release to an earlier release, after checking it was uploaded",
+        "point new runs at an earlier release, after checking it was uploaded (runs in "
+        "flight keep theirs)",
         ["environment", "release"],
     ),
     "sync-dags": (

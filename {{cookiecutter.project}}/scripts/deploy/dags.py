@@ -1,8 +1,11 @@
 """Sync the scheduling code to a DAGs folder on S3 (MWAA, or any S3-synced DAGs folder).
 
-`dags/<package>/` becomes `<target>/<package>/`. New and changed files are uploaded
-first and files deleted from the repository are removed last; other packages in the same DAGs
-folder (other teams' repositories) are never touched.
+`dags/<package>/` becomes `<target>/<package>/`, in the order that keeps every DAG file
+importable while files land one by one: first the library modules, schemas and settings that
+DAG files import, then the apps' configs, then the DAG files (`apps/<app>/<app>_dag.py`), and
+files deleted from the repository are removed last (DAG files first). Unchanged files are
+skipped, so a sync that failed at any step is finished by running it again. Other packages in
+the same DAGs folder (other teams' repositories) are never touched.
 """
 
 from __future__ import annotations
@@ -31,6 +34,13 @@ def local_files(root: Path = REPO) -> dict[str, Path]:
     }
 
 
+def stage(name: str) -> int:
+    """When a file ships: 0 what DAG files import, 1 the apps' configs, 2 the DAG files."""
+    if not name.startswith("apps/"):
+        return 0
+    return 2 if name.endswith("_dag.py") else 1
+
+
 def remote_etags(s3, bucket: str, prefix: str) -> dict[str, str]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return {
@@ -45,7 +55,9 @@ def sync_dags(target: str, s3, root: Path = REPO) -> SyncReport:
     prefix += f"{PACKAGE}/"
     remote = remote_etags(s3, bucket, prefix)
     report = SyncReport()
-    for name, path in local_files(root).items():
+    files = local_files(root)
+    for name in sorted(files, key=stage):
+        path = files[name]
         # A single-part upload's ETag is the MD5 of its content.
         checksum = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
         if remote.pop(name, None) == checksum:
@@ -53,7 +65,7 @@ def sync_dags(target: str, s3, root: Path = REPO) -> SyncReport:
             continue
         s3.upload_file(str(path), bucket, prefix + name)
         report.uploaded.append(name)
-    stale = sorted(remote)
+    stale = sorted(remote, key=lambda name: -stage(name))
     for start in range(0, len(stale), 1000):
         batch = [{"Key": prefix + name} for name in stale[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})

@@ -7,6 +7,7 @@ without touching the pipeline. Per-environment targets come from
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -16,11 +17,25 @@ from scripts.deploy import BadInput, DeployError
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "{{ cookiecutter.package }}"
-DOCKER_TAG_VARIABLE = "{{ cookiecutter.__docker_tag_variable }}"
 # The pool every create-cluster task takes a slot of (defaults.EMR_POOL in the DAGs package).
 EMR_POOL = "{{ cookiecutter.owner }}-emr-clusters"
 RELEASE = re.compile(r"^[0-9a-f]{40}$")
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
+
+
+def release_variable(root: Path = REPO) -> str:
+    """The Airflow Variable naming the live release, as `dags/<package>/release.py` spells it
+    (read as data: the deploy's environment has no Airflow to import that module with)."""
+    module = ast.parse((root / "dags" / PACKAGE / "release.py").read_text())
+    for node in module.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
+            "VARIABLE"
+        ]:
+            return ast.literal_eval(node.value)
+    raise DeployError(f"dags/{PACKAGE}/release.py defines no VARIABLE")
+
+
+RELEASE_VARIABLE = release_variable()
 
 
 @dataclass(frozen=True)

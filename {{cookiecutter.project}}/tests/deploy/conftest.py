@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, PACKAGE, REPO, Environment
+from scripts.deploy.layout import PACKAGE, RELEASE_VARIABLE, REPO, Environment
 from tests.deploy.support import REGISTRY, AirflowServer, FakeDocker, free_port, wait_until_ready
 
 
@@ -116,7 +116,7 @@ def airflow_server(tmp_path_factory) -> AirflowServer:
 def rest_api_env(airflow_server, monkeypatch) -> AirflowServer:
     """The deploy's environment variables for the local api-server's admin user; the
     docker-tag Variable is not set yet."""
-    airflow_server.delete_variable(DOCKER_TAG_VARIABLE)
+    airflow_server.delete_variable(RELEASE_VARIABLE)
     monkeypatch.setenv("AIRFLOW_URL", airflow_server.url)
     monkeypatch.setenv("AIRFLOW_USERNAME", airflow_server.username)
     monkeypatch.setenv("AIRFLOW_PASSWORD", airflow_server.password)

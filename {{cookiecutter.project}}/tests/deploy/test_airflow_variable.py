@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from scripts.deploy.cli import main
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, REPO, load_environment
+from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, REPO, load_environment
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, free_port
 
 pytestmark = pytest.mark.api_server
@@ -18,17 +18,17 @@ def set_release(*args: str) -> int:
 
 
 def test_creates_the_variable(rest_api_env, capsys):
-    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) is None
+    assert rest_api_env.variable(RELEASE_VARIABLE) is None
     assert set_release(EARLIER_RELEASE) == 0
-    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == EARLIER_RELEASE
-    assert f"{DOCKER_TAG_VARIABLE}={EARLIER_RELEASE}" in capsys.readouterr().out
+    assert rest_api_env.variable(RELEASE_VARIABLE) == EARLIER_RELEASE
+    assert f"{RELEASE_VARIABLE}={EARLIER_RELEASE}" in capsys.readouterr().out
 
 
 def test_overwrites_and_repeats_without_error(rest_api_env):
     assert set_release(EARLIER_RELEASE) == 0
     assert set_release(RELEASE) == 0
     assert set_release(RELEASE) == 0
-    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == RELEASE
+    assert rest_api_env.variable(RELEASE_VARIABLE) == RELEASE
 
 
 def test_creates_and_keeps_the_emr_pool_at_the_environments_slots(rest_api_env, capsys):
@@ -42,9 +42,9 @@ def test_creates_and_keeps_the_emr_pool_at_the_environments_slots(rest_api_env, 
 def test_dry_run_sets_nothing(rest_api_env, capsys):
     assert set_release(EARLIER_RELEASE) == 0
     assert set_release(RELEASE, "--dry-run") == 0
-    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == EARLIER_RELEASE
+    assert rest_api_env.variable(RELEASE_VARIABLE) == EARLIER_RELEASE
     out = capsys.readouterr().out
-    assert f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} in Airflow at" in out
+    assert f"dry run: would set {RELEASE_VARIABLE}={RELEASE} in Airflow at" in out
 
 
 def test_wrong_password_is_one_line_without_the_secret(rest_api_env, monkeypatch, capsys):
@@ -85,4 +85,4 @@ def test_the_command_line_entry_point(rest_api_env):
     )
     assert result.returncode == 0, result.stderr
     assert rest_api_env.password not in result.stdout + result.stderr
-    assert rest_api_env.variable(DOCKER_TAG_VARIABLE) == RELEASE
+    assert rest_api_env.variable(RELEASE_VARIABLE) == RELEASE

@@ -4,7 +4,7 @@ import boto3
 import pytest
 
 from scripts.deploy.cli import main
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL, load_environment, split_s3_uri
+from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, load_environment, split_s3_uri
 from tests.deploy.support import EARLIER_RELEASE, RELEASE
 
 
@@ -40,7 +40,7 @@ def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
     prod = load_environment("prod")
     target = f"MWAA environment 'team-airflow-prod' ({prod.aws_region})"
     assert capsys.readouterr().out == (
-        f"dry run: would set {DOCKER_TAG_VARIABLE}={RELEASE} in {target}\n"
+        f"dry run: would set {RELEASE_VARIABLE}={RELEASE} in {target}\n"
         f"dry run: would set pool {EMR_POOL} to {prod.emr_max_clusters} slots in {target}\n"
     )
 
@@ -60,7 +60,7 @@ def deployed(aws, monkeypatch):
 
 def test_rollback_to_an_uploaded_release(deployed, capsys):
     assert main(["rollback", "dev", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
-    assert f"would set {DOCKER_TAG_VARIABLE}={RELEASE}" in capsys.readouterr().out
+    assert f"would set {RELEASE_VARIABLE}={RELEASE}" in capsys.readouterr().out
 
 
 def test_rollback_refuses_a_release_that_was_never_uploaded(deployed, capsys):

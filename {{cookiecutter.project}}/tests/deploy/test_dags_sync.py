@@ -1,7 +1,7 @@
 import boto3
 import pytest
 
-from scripts.deploy.dags import sync_dags
+from scripts.deploy.dags import local_files, sync_dags
 from scripts.deploy.layout import PACKAGE
 
 TARGET = "s3://airflow-env/dags"
@@ -47,3 +47,85 @@ def test_second_sync_uploads_only_changes_and_removes_deleted_files(tree, s3):
 def test_sync_to_the_bucket_root(tree, s3):
     sync_dags("s3://airflow-env", s3, tree)
     assert f"{PACKAGE}/__init__.py" in keys(s3)
+
+
+class Recorder:
+    """The S3 writes of a sync, in the order they reach S3; `fail_at` makes one upload fail."""
+
+    def __init__(self, s3, fail_at: str | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_at = fail_at
+        s3.meta.events.register("before-parameter-build.s3.PutObject", self.put)
+        s3.meta.events.register("before-parameter-build.s3.DeleteObjects", self.delete)
+
+    def put(self, params, **_) -> None:
+        name = params["Key"].removeprefix(f"dags/{PACKAGE}/")
+        if name == self.fail_at:
+            raise ConnectionError(f"network down while uploading {name}")
+        self.calls.append(("put", name))
+
+    def delete(self, params, **_) -> None:
+        for item in params["Delete"]["Objects"]:
+            self.calls.append(("delete", item["Key"].removeprefix(f"dags/{PACKAGE}/")))
+
+
+@pytest.fixture
+def app_tree(tree):
+    """The tree with a library module, a schema and an app's config beside its DAG file."""
+    package = tree / "dags" / PACKAGE
+    for name in ("emr.py", "schemas/job_config.schema.json", "apps/report/job_configs/job.json"):
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(f"# {name}\n")
+    return tree
+
+
+LIBRARY = ["__init__.py", "emr.py", "environments/dev.json", "schemas/job_config.schema.json"]
+
+
+def test_libraries_ship_before_configs_before_dag_files(app_tree, s3):
+    recorder = Recorder(s3)
+    sync_dags(TARGET, s3, app_tree)
+    assert recorder.calls == [
+        *(("put", name) for name in LIBRARY),
+        ("put", "apps/report/job_configs/job.json"),
+        ("put", "apps/report/report_dag.py"),
+    ]
+
+
+def test_stale_files_go_last_dag_files_first(app_tree, s3):
+    sync_dags(TARGET, s3, app_tree)
+    package = app_tree / "dags" / PACKAGE
+    (package / "emr.py").write_text("# changed\n")
+    (package / "apps/report/report_dag.py").unlink()
+    (package / "apps/report/job_configs/job.json").unlink()
+    (package / "apps/orders/orders_dag.py").parent.mkdir(parents=True)
+    (package / "apps/orders/orders_dag.py").write_text("# new\n")
+    recorder = Recorder(s3)
+    sync_dags(TARGET, s3, app_tree)
+    assert recorder.calls == [
+        ("put", "emr.py"),
+        ("put", "apps/orders/orders_dag.py"),
+        ("delete", "apps/report/report_dag.py"),
+        ("delete", "apps/report/job_configs/job.json"),
+    ]
+
+
+@pytest.mark.parametrize("fail_at", [*LIBRARY, "apps/report/report_dag.py"])
+def test_a_sync_that_failed_at_any_step_is_finished_by_running_it_again(app_tree, s3, fail_at):
+    (app_tree / "dags" / PACKAGE / "old.py").write_text("# stale\n")
+    sync_dags(TARGET, s3, app_tree)
+    (app_tree / "dags" / PACKAGE / "old.py").unlink()
+    for path in (app_tree / "dags" / PACKAGE).rglob("*.*"):
+        path.write_text(path.read_text() + "# release 2\n")
+
+    recorder = Recorder(s3, fail_at=fail_at)
+    with pytest.raises(ConnectionError):
+        sync_dags(TARGET, s3, app_tree)
+    assert f"dags/{PACKAGE}/old.py" in keys(s3), "nothing is deleted before every upload is in"
+
+    recorder.fail_at = None
+    report = sync_dags(TARGET, s3, app_tree)
+    assert report.deleted == ["old.py"]
+    for name, path in local_files(app_tree).items():
+        body = s3.get_object(Bucket="airflow-env", Key=f"dags/{PACKAGE}/{name}")["Body"].read()
+        assert body == path.read_bytes(), name

@@ -22,7 +22,7 @@ from botocore.stub import Stubber
 
 from scripts.deploy import DeployError
 from scripts.deploy.airflow_variable import Mwaa
-from scripts.deploy.layout import DOCKER_TAG_VARIABLE, EMR_POOL
+from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, self_signed_certificate
 
 ENVIRONMENT = "team-airflow-dev"
@@ -111,19 +111,19 @@ def set_variable(server: MwaaWebServer, value: str, token: str | None = None) ->
             {"CliToken": token or server.token, "WebServerHostname": server.hostname},
             {"Name": ENVIRONMENT},
         )
-        Mwaa(ENVIRONMENT, "eu-west-1").set_variable(DOCKER_TAG_VARIABLE, value, client=client)
+        Mwaa(ENVIRONMENT, "eu-west-1").set_variable(RELEASE_VARIABLE, value, client=client)
         stubber.assert_no_pending_responses()
 
 
 def test_sets_the_variable_with_the_airflow_cli(web_server):
     set_variable(web_server, RELEASE)
-    assert web_server.variables == {DOCKER_TAG_VARIABLE: RELEASE}
+    assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
     set_request, get_request = web_server.requests
     assert set_request["path"] == "/aws_mwaa/cli"
     assert set_request["headers"]["Authorization"] == f"Bearer {web_server.token}"
     assert set_request["headers"]["Content-Type"] == "text/plain"
-    assert set_request["body"] == f"variables set {DOCKER_TAG_VARIABLE} {RELEASE}"
-    assert get_request["body"] == f"variables get {DOCKER_TAG_VARIABLE}"
+    assert set_request["body"] == f"variables set {RELEASE_VARIABLE} {RELEASE}"
+    assert get_request["body"] == f"variables get {RELEASE_VARIABLE}"
 
 
 def test_sets_the_emr_pool_with_the_airflow_cli(web_server):
@@ -144,7 +144,7 @@ def test_overwrites_and_repeats(web_server):
     set_variable(web_server, EARLIER_RELEASE)
     set_variable(web_server, RELEASE)
     set_variable(web_server, RELEASE)
-    assert web_server.variables == {DOCKER_TAG_VARIABLE: RELEASE}
+    assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
 
 
 def test_a_command_that_fails_inside_airflow_is_reported(web_server):

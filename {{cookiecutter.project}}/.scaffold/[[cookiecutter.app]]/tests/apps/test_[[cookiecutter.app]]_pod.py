@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from [[ cookiecutter.package ]].release import TEMPLATE as RELEASE_TEMPLATE
 from [[ cookiecutter.package ]].settings import PACKAGE, TEAM, load_settings
 
 from tests.conftest import APPS_DIR
@@ -12,7 +13,6 @@ from tests.k8s_objects import DS, RELEASE, admission_problems, built_pod
 
 APP = "[[ cookiecutter.app ]]"
 DAG_ID = f"{PACKAGE}.{APP}"
-RELEASE_TEMPLATE = "{{ var.value.[[ cookiecutter.__docker_tag_variable ]] }}"
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+{% raw %}"""One release per DAG run: the business code (images, Spark scripts) every task of a run uses.
+
+The deploy pipeline sets the Airflow Variable `VARIABLE` to the release it shipped (a commit
+SHA); this module is the only one that reads it. A run reads it once, in its first task,
+`release`, which `emr.Cluster` and `k8s.container_job` add to the DAG and put before their
+tasks. Everything that names the release renders the `release` macro, `{{ release() }}`:
+image tags, Spark script paths, any templated argument. So:
+
+- a run started with conf `{"release": "<sha>"}` uses that release (a backfill, a hotfix);
+  any other run uses the live Variable at the moment it starts;
+- the release must be deployed to this environment (`<DEPLOYMENT_BUCKET>/<release>/release.json`,
+  written by the deploy once everything else of the release is there), or the run fails at
+  `release` with one message, before any cluster or pod starts;
+- retries, a deploy or a rollback during the run change nothing: its tasks read the
+  `release` task's result, not the Variable;
+- clearing tasks of a past run, even the whole run, keeps its release: `release` pins it in
+  its task state store (scoped to the run) and a rerun of `release` reads it back. To run a
+  past date on another release, delete the run and trigger it again (README, "Rerunning").
+
+The task logs `release: <sha>` and returns it: the run's release is its XCom in the UI.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseOperator, Variable
+from airflow.sdk.exceptions import AirflowFailException
+from jinja2 import pass_context
+
+from {% endraw %}{{ cookiecutter.package }}{% raw %}.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG, Context
+    from jinja2.runtime import Context as TemplateContext
+
+VARIABLE = "{% endraw %}{{ cookiecutter.__docker_tag_variable }}{% raw %}"
+TASK_ID = "release"
+CONF_KEY = "release"
+PIN_KEY = "release"  # in the release task's state store, which lives as long as the run
+MANIFEST = "release.json"
+TEMPLATE = "{{ release() }}"
+# Releases name image tags and bucket prefixes: Docker's tag rules, which a SHA and `local` meet.
+RELEASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ReleaseError(AirflowFailException):
+    """The run cannot have a release; it fails at once, retrying would not help."""
+
+
+@pass_context
+def release(context: TemplateContext) -> str:
+    """The `release` macro: the release of this run, as its `release` task pinned it."""
+    ti = context["ti"]
+    pinned = ti.xcom_pull(task_ids=TASK_ID)
+    if not pinned:
+        raise ReleaseError(
+            f"task {ti.task_id}: no release pinned in this run; the task must run after the "
+            f"{TASK_ID!r} task (release_task(dag) >> task; emr.Cluster and k8s.container_job "
+            "do it for their tasks)"
+        )
+    return pinned
+
+
+class PinRelease(BaseOperator):
+    """The first task of a run: the run's release, checked, pinned and handed on as XCom."""
+
+    ui_color = "#e8f4ff"
+
+    def execute(self, context: Context) -> str:
+        store = context.get("task_state_store")
+        pinned = store.get(PIN_KEY) if store is not None else None
+        if pinned:
+            self.log.info("release: %s (pinned when this run first started: kept)", pinned)
+            return pinned
+        chosen, source = self.requested(context)
+        settings = load_settings()
+        manifest = f"{settings.DEPLOYMENT_BUCKET}/{chosen}/{MANIFEST}"
+        if not self.is_deployed(manifest, settings):
+            raise ReleaseError(
+                f"release {chosen} ({source}) is not deployed to {settings.ENV}: no {manifest}"
+            )
+        if store is not None:
+            from airflow.sdk import NEVER_EXPIRE  # the execution-time context: not at parse
+
+            store.set(PIN_KEY, chosen, retention=NEVER_EXPIRE)
+        self.log.info("release: %s (%s)", chosen, source)
+        return chosen
+
+    def requested(self, context: Context) -> tuple[str, str]:
+        """The release the run asks for in its conf, else the live Variable; and which."""
+        conf = context["dag_run"].conf or {}
+        if conf.get(CONF_KEY):
+            chosen, source = conf[CONF_KEY], f"the run's conf {CONF_KEY!r}"
+        else:
+            chosen, source = Variable.get(VARIABLE, default=None), f"the Variable {VARIABLE}"
+            if not chosen:
+                raise ReleaseError(
+                    f"no release: the Airflow Variable {VARIABLE} is not set (the deploy sets "
+                    f'it) and the run\'s conf names none ({{"{CONF_KEY}": "<commit SHA>"}})'
+                )
+        if not isinstance(chosen, str) or not RELEASE_NAME.match(chosen):
+            raise ReleaseError(f"{source}: {chosen!r} is not a release name (a commit SHA)")
+        return chosen, source
+
+    def is_deployed(self, manifest: str, settings: Settings) -> bool:
+        """Whether the release's manifest is in the deployment bucket."""
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        bucket, key = S3Hook.parse_s3_url(manifest)
+        hook = S3Hook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
+        return hook.check_for_key(key, bucket)
+
+
+def release_task(dag: DAG) -> BaseOperator:
+    """The DAG's `release` task, added on first use with the `release` macro; put the tasks
+    that use the release after it."""
+    dag.user_defined_macros = {"release": release, **(dag.user_defined_macros or {})}
+    if TASK_ID in dag.task_dict:
+        task = dag.task_dict[TASK_ID]
+        if not isinstance(task, PinRelease):
+            raise ValueError(f"{dag.dag_id}: task id {TASK_ID!r} is reserved for the run's release")
+        return task
+    return operator(load_settings().RUNTIME)(task_id=TASK_ID, dag=dag, task_group=dag.task_group)
+
+
+def operator(runtime: str) -> type[PinRelease]:
+    """The release task's operator, or for `make run-local` its local twin."""
+    if runtime == "local":
+        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.release import LocalPinRelease
+
+        return LocalPinRelease
+    return PinRelease
+{% endraw %}
