@@ -63,19 +63,23 @@ def dags_folder() -> Path:
 
 @pytest.fixture
 def deploy_release(monkeypatch):
-    """moto's AWS with Airflow's AWS connection and this environment's deployment bucket.
-    Yields `deploy(release)`, which writes the release's manifest, as the deploy does last."""
+    """moto's AWS with Airflow's AWS connection. Yields `deploy(release, live=False)`, which
+    writes the release's manifest to this environment's deployment bucket (created if need be),
+    as the deploy does last, and with `live` sets the release Variable as the deploy then does."""
     settings = load_settings()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv(f"AIRFLOW_CONN_{settings.AWS_CONN_ID.upper()}", '{"conn_type": "aws"}')
+    bucket, _, prefix = settings.DEPLOYMENT_BUCKET.removeprefix("s3://").partition("/")
     with mock_aws():
         s3 = boto3.client("s3", region_name=settings.AWS_REGION)
-        bucket, _, prefix = settings.DEPLOYMENT_BUCKET.removeprefix("s3://").partition("/")
-        create_bucket(s3, bucket)
 
-        def deploy(release: str) -> None:
+        def deploy(release: str, live: bool = False) -> None:
+            if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+                create_bucket(s3, bucket)
             s3.put_object(Bucket=bucket, Key=f"{prefix}/{release}/{MANIFEST}", Body=b"{}")
+            if live:
+                monkeypatch.setenv(f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}", release)
 
         yield deploy
 
@@ -88,10 +92,9 @@ def create_bucket(s3, bucket: str) -> None:
 
 
 @pytest.fixture
-def emr_client(deploy_release, monkeypatch):
-    """moto's EMR, with RELEASE deployed and live (the Variable the deploy sets)."""
-    deploy_release(RELEASE)
-    monkeypatch.setenv(f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}", RELEASE)
+def emr_client(deploy_release):
+    """moto's EMR, with RELEASE deployed and live."""
+    deploy_release(RELEASE, live=True)
     return boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 

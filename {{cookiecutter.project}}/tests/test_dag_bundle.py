@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from {{ cookiecutter.package }}.settings import PACKAGE
+
 from tests.conftest import APPS_DIR, PACKAGE_DIR
 
 TRACKING_REF = "airflow/dev"

@@ -347,12 +347,14 @@ def test_teardown_terminates_every_cluster_of_the_run(dag, emr_client, steps_end
 
 
 def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
-    dag, emr_client, steps_end, stack_repo, monkeypatch
+    dag, deploy_release, steps_end, stack_repo, monkeypatch
 ):
     """The stack's runtime policy (infra/aws/environment.yaml) against every AWS call of a run."""
     steps_end("COMPLETED")
     region = load_settings().AWS_REGION
     infra.deploy_stack("dev", boto3.client("cloudformation", region_name=region), stack_repo)
+    deploy_release(RELEASE, live=True)  # into the stack's deployment bucket
+    emr_client = boto3.client("emr", region_name=region)
     with recorded_calls(monkeypatch) as calls:
         run = dag.test(logical_date=LOGICAL_DATE)
     assert run.state == "success", task_states(run)

@@ -33,6 +33,7 @@ LOGICAL_DATE = pendulum.datetime(2026, 1, 31, tz="UTC")
 
 
 DAG_FILE = """
+import os
 from datetime import timedelta
 
 from airflow.sdk import DAG, BaseOperator
@@ -92,11 +93,10 @@ def dag(dags_folder):
 
 
 @pytest.fixture
-def deployed(deploy_release, monkeypatch):
+def deployed(deploy_release):
     """Releases A and B deployed (their manifests in the deployment bucket), A live."""
-    for release in (RELEASE_A, RELEASE_B):
-        deploy_release(release)
-    monkeypatch.setenv(LIVE, RELEASE_A)
+    deploy_release(RELEASE_B)
+    deploy_release(RELEASE_A, live=True)
 
 
 def run_dag(dag, **run) -> tuple[dict[str, str], dict[str, str]]:
