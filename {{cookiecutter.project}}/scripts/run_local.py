@@ -33,7 +33,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from {{ cookiecutter.package }}.defaults import EMR_POOL
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
 from {{ cookiecutter.package }}.settings import (
@@ -43,7 +42,7 @@ from {{ cookiecutter.package }}.settings import (
 )
 
 from scripts.deploy.artifacts import upload_release
-from scripts.deploy.layout import RELEASE_VARIABLE, load_environment
+from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, load_environment
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -171,7 +170,8 @@ def deploy_scripts() -> int:
 
 def use_local_airflow(dag_folder: Path) -> None:
     """Point this process at the local environment and a throwaway Airflow, before importing it
-    (so the release Variable's name comes from the deploy's layout, not from release.py)."""
+    (so the names of the release Variable and the EMR pool come from the deploy's layout, not
+    from the DAGs package, which imports Airflow)."""
     AIRFLOW_HOME.mkdir(exist_ok=True)
     os.environ.update(
         {
