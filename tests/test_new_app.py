@@ -18,8 +18,14 @@ LONGEST = "a" * (63 - len(PACKAGE) - 1)
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """A bake without examples, committed: new apps are the only apps."""
-    repo = bake(tmp_path_factory.mktemp("new-app"), example_apps="no", airflow_api="mwaa")
+    """A bake without examples, committed: new apps are the only apps. On MWAA in us-east-1,
+    the one region whose buckets take no location constraint."""
+    repo = bake(
+        tmp_path_factory.mktemp("new-app"),
+        example_apps="no",
+        airflow_api="mwaa",
+        aws_region="us-east-1",
+    )
     commit_all(repo)
     return repo
 

@@ -19,6 +19,8 @@ from {{ cookiecutter.package }}.release import MANIFEST
 from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
 from {{ cookiecutter.package }}.settings import load_settings
 
+from tests.deploy.support import create_bucket
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO / "dags" / "{{ cookiecutter.package }}"
 APPS_DIR = PACKAGE_DIR / "apps"
@@ -82,13 +84,6 @@ def deploy_release(monkeypatch):
                 monkeypatch.setenv(f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}", release)
 
         yield deploy
-
-
-def create_bucket(s3, bucket: str) -> None:
-    """Create `bucket` in the client's region (us-east-1 takes no location constraint)."""
-    region = s3.meta.region_name
-    where = {} if region == "us-east-1" else {"LocationConstraint": region}
-    s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
 
 
 @pytest.fixture

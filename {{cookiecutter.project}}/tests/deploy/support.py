@@ -183,3 +183,12 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         )
     )
     return certificate_path, key_path
+
+
+def create_bucket(s3, bucket: str) -> None:
+    """Create `bucket` in the client's region (us-east-1 refuses a location constraint)."""
+    region = s3.meta.region_name
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})

@@ -5,7 +5,7 @@ import pytest
 
 from scripts.deploy.cli import main
 from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, load_environment, split_s3_uri
-from tests.deploy.support import EARLIER_RELEASE, RELEASE
+from tests.deploy.support import EARLIER_RELEASE, RELEASE, create_bucket
 
 
 def test_settings_print_github_outputs(capsys):
@@ -50,9 +50,7 @@ def deployed(aws, monkeypatch):
     """dev's deployment bucket under moto, with RELEASE uploaded by the CLI."""
     dev = load_environment("dev")
     bucket, _ = split_s3_uri(dev.deployment_bucket)
-    boto3.client("s3", region_name=dev.aws_region).create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": dev.aws_region}
-    )
+    create_bucket(boto3.client("s3", region_name=dev.aws_region), bucket)
     assert main(["upload-artifacts", "dev", RELEASE]) == 0
     monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-dev")
     return dev

@@ -10,7 +10,7 @@ from scripts.deploy import artifacts, dags, images, infra
 from scripts.deploy.cli import main
 from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, read_settings
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
-from tests.deploy.support import RELEASE
+from tests.deploy.support import RELEASE, create_bucket
 from tests.iam import (
     PARTITION,
     Request,
@@ -36,9 +36,7 @@ def stacks(stack_repo, aws, capsys):
     capsys.readouterr()
     for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
         bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
+        create_bucket(boto3.client("s3", region_name=REGION), bucket)
     return printed
 
 
