@@ -287,12 +287,13 @@ def main() -> None:
             for (pattern, size), (library, raw) in folders.items():
                 # Interleaved, so that a change in the machine's load weighs on both sides.
                 runs = [[processor.parse(f, size) for f in (library, raw)] for _ in range(repeats)]
-                per_file = [(min(side) - empty) / size for side in zip(*runs)]
+                per_file = [(min(side) - empty) / size for side in zip(*runs, strict=True)]
                 print(
                     f"{bytecode:<9}{pattern:<8}{size:>6}{per_file[0]:>10.3f}{per_file[1]:>8.3f}"
                     f"{per_file[0] / per_file[1]:>8.2f}",
                     flush=True,
                 )
+
 
 if __name__ == "__main__":
     main(){% endraw %}
