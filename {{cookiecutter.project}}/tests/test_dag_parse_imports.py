@@ -110,21 +110,22 @@ def check(dag_file):
         importlib.import_module(module)
     result = forked(lambda: parse(dag_file))
     # Few airflow modules to name that load the heavy ones, chosen greedily (each loads the most
-    # of those still missing): the library's airflow imports, or heavy airflow modules Airflow
-    # itself loads lazily (`@task` loads the standard provider's decorators, for one).
+    # of those still missing): the library's airflow imports first, then heavy airflow modules
+    # loaded lazily, inside functions (`@task` loads the standard provider's decorators).
     result["add"] = []
-    candidates = [*result["named"], *(m for m in result["heavy"] if m.startswith("airflow."))]
-    while missing := [name for name in result["heavy"] if name not in sys.modules]:
-        loads = {
-            module: len(set(forked(lambda: loaded_by(module))) & set(missing))
-            for module in candidates
-            if module not in sys.modules
-        }
-        if not loads or max(loads.values()) == 0:
-            break
-        best = max(loads, key=loads.get)
-        importlib.import_module(best)
-        result["add"].append(best)
+    lazy = [name for name in result["heavy"] if name.startswith("airflow.")]
+    for candidates in (list(result["named"]), lazy):
+        while missing := [name for name in result["heavy"] if name not in sys.modules]:
+            loads = {
+                module: len(set(forked(lambda: loaded_by(module))) & set(missing))
+                for module in candidates
+                if module not in sys.modules
+            }
+            if not loads or max(loads.values()) == 0:
+                break
+            best = max(loads, key=loads.get)
+            importlib.import_module(best)
+            result["add"].append(best)
     result["left"] = [name for name in result["heavy"] if name not in sys.modules]
     return result
 
