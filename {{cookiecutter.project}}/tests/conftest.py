@@ -19,6 +19,7 @@ from {{ cookiecutter.package }}.release import MANIFEST
 from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
 from {{ cookiecutter.package }}.settings import load_settings
 
+from scripts.deploy.layout import split_s3_uri
 from tests.deploy.support import create_bucket
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,14 +73,14 @@ def deploy_release(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv(f"AIRFLOW_CONN_{settings.AWS_CONN_ID.upper()}", '{"conn_type": "aws"}')
-    bucket, _, prefix = settings.DEPLOYMENT_BUCKET.removeprefix("s3://").partition("/")
+    bucket, prefix = split_s3_uri(settings.DEPLOYMENT_BUCKET)
     with mock_aws():
         s3 = boto3.client("s3", region_name=settings.AWS_REGION)
 
         def deploy(release: str, live: bool = False) -> None:
             if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
                 create_bucket(s3, bucket)
-            s3.put_object(Bucket=bucket, Key=f"{prefix}/{release}/{MANIFEST}", Body=b"{}")
+            s3.put_object(Bucket=bucket, Key=f"{prefix}{release}/{MANIFEST}", Body=b"{}")
             if live:
                 monkeypatch.setenv(f"AIRFLOW_VAR_{RELEASE_VARIABLE.upper()}", release)
 

@@ -17,25 +17,23 @@ from scripts.deploy import BadInput, DeployError
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "{{ cookiecutter.package }}"
-# The pool every create-cluster task takes a slot of (defaults.EMR_POOL in the DAGs package).
-EMR_POOL = "{{ cookiecutter.owner }}-emr-clusters"
 RELEASE = re.compile(r"^[0-9a-f]{40}$")
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
 
-def release_variable(root: Path = REPO) -> str:
-    """The Airflow Variable naming the live release, as `dags/<package>/release.py` spells it
-    (read as data: the deploy's environment has no Airflow to import that module with)."""
-    module = ast.parse((root / "dags" / PACKAGE / "release.py").read_text())
-    for node in module.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
-            "VARIABLE"
-        ]:
+def dags_constant(module: str, name: str, root: Path = REPO) -> str:
+    """A constant of `dags/<package>/<module>.py`, read as data: the deploy's environment has no
+    Airflow to import the DAGs package with."""
+    for node in ast.parse((root / "dags" / PACKAGE / f"{module}.py").read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [name]:
             return ast.literal_eval(node.value)
-    raise DeployError(f"dags/{PACKAGE}/release.py defines no VARIABLE")
+    raise DeployError(f"dags/{PACKAGE}/{module}.py defines no {name}")
 
 
-RELEASE_VARIABLE = release_variable()
+# The Airflow Variable naming the live release, and the pool every create-cluster task takes a
+# slot of: the deploy sets both.
+RELEASE_VARIABLE = dags_constant("release", "VARIABLE")
+EMR_POOL = dags_constant("defaults", "EMR_POOL")
 
 
 @dataclass(frozen=True)
