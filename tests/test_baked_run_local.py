@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -201,7 +202,6 @@ def test_a_new_app_runs_locally_out_of_the_box(repo):
 RELEASE_A, RELEASE_B = "a" * 40, "b" * 40
 HYBRID = "data_pipelines.hybrid_example"
 VARIABLE = "data_pipelines_docker_tag"
-POOL = "data-team-emr-clusters"
 IN_REPO_ENV = ["uv", "run", "--locked", "--only-group", "airflow", "python"]
 # Both releases deployed to the local deployment bucket, by the deploy's own code; release B's
 # postprocess script fails, so the run succeeds only if every task ran release A.
@@ -236,7 +236,7 @@ class Airflow:
         self.repo = repo
         self.env = baked_env() | {
             "DATA_PIPELINES_ENV": "local",
-            "PYTHONPATH": f"{repo / 'dags'}{os.pathsep}{repo}",
+            "PYTHONPATH": os.pathsep.join(map(str, (home, repo / "dags", repo))),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags/data_pipelines/apps/hybrid_example"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -248,7 +248,13 @@ class Airflow:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             # Only the run the test triggers: unpausing the DAG schedules nothing.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # sqlite gives up on a write after 5 s behind another component's transaction
+            # ("database is locked": an HTTP 500 from the api-server); Postgres, as production
+            # runs, waits. So the components wait here too.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "patient_sqlite.CONNECT_ARGS",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "patient_sqlite.CONNECT_ARGS",
         }
+        (home / "patient_sqlite.py").write_text('CONNECT_ARGS = {"timeout": 120}\n')
         self.log = home / "standalone.log"
         self.process: subprocess.Popen | None = None
         self.token: str | None = None
@@ -266,9 +272,12 @@ class Airflow:
         self.token = self.wait_for(lambda: self.call("GET", "/auth/token")["access_token"], 180)
         return self
 
-    def __exit__(self, *_) -> None:
+    def __exit__(self, failure, *_) -> None:
         """Stop every process of the group (api-server, scheduler, dag-processor, triggerer,
-        task workers), not only its leader; whatever is left after a minute is killed."""
+        task workers), not only its leader; whatever is left after a minute is killed. A
+        failing test shows the end of Airflow's log."""
+        if failure is not None:
+            print(f"airflow's log:\n{self.log.read_text()[-20000:]}")
         deadline = time.monotonic() + 60
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -286,8 +295,12 @@ class Airflow:
         data = json.dumps(body).encode() if body is not None else None
         # S310: the URL is this test's own http://127.0.0.1 server.
         request = urllib.request.Request(self.url + path, data, headers, method=method)  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return json.loads(response.read() or b"{}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            # Still an OSError (wait_for's "not yet"), now saying what the server answered.
+            raise OSError(f"{method} {path}: HTTP {error.code} {error.read()[:2000]!r}") from None
 
     def wait_for(self, probe, seconds: float):
         """The first truthy answer of `probe` within `seconds` (errors count as not yet)."""
@@ -304,13 +317,18 @@ class Airflow:
         pytest.fail(f"not within {seconds} s; airflow's log:\n{self.log.read_text()[-5000:]}")
 
     def set_release(self, release: str) -> None:
-        """What the deploy's set-release does: upsert the Variable and the team's EMR pool."""
-        self.upsert("variables", {"key": VARIABLE, "value": release})
-        self.upsert("pools", {"name": POOL, "slots": 1})
-
-    def upsert(self, collection: str, entity: dict) -> None:
-        upsert = {"action": "create", "action_on_existence": "overwrite", "entities": [entity]}
-        self.call("PATCH", f"/api/v2/{collection}", {"actions": [upsert]})
+        """The deploy's own `set-release` (the Variable, then the team's EMR pool), run as the
+        deploy workflow runs it; every user is an admin here, so any credentials get a token."""
+        deployer = {"AIRFLOW_URL": self.url, "AIRFLOW_USERNAME": "deployer"}
+        command = [*IN_REPO_ENV, "-m", "scripts.deploy", "set-release", "local", release]
+        result = subprocess.run(
+            [*command, "--api", "airflow"],
+            cwd=self.repo,
+            env=baked_env() | deployer | {"AIRFLOW_PASSWORD": "unchecked"},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
     def run_path(self, run_id: str) -> str:
         return f"/api/v2/dags/{HYBRID}/dagRuns/{run_id}"

@@ -19,9 +19,11 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,6 +34,9 @@ from scripts.deploy import DeployError
 APIS = ("airflow", "mwaa")
 DEFAULT_API = "{{ cookiecutter.airflow_api }}"
 TIMEOUT_SECONDS = 30
+RETRY_WAITS = (2, 8)
+# Too many requests, and what a web server answers while it restarts or its database is busy.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class HttpError(DeployError):
@@ -42,20 +47,41 @@ class HttpError(DeployError):
         self.status = status
 
 
+class Unanswered(DeployError):
+    """No connection, no answer in time, or a busy one (`RETRY_STATUSES`): worth sending
+    again."""
+
+
 def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
-    """One HTTP request; every failure becomes a one-line error naming the request."""
+    """One HTTP request; every failure becomes a one-line error naming the request. Unanswered
+    requests are sent again after each of `RETRY_WAITS`: every request here is safe to repeat,
+    and a deploy that stops between shipping the DAGs and setting the release leaves the new
+    DAGs running the old release."""
     if not url.startswith(("https://", "http://")):
         raise DeployError(f"not an http(s) URL: {url!r}")
     # S310: the scheme is checked just above.
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    for wait in RETRY_WAITS:
+        with suppress(Unanswered):
+            return send(request)
+        time.sleep(wait)
+    return send(request)
+
+
+def send(request: urllib.request.Request) -> bytes:
+    method, url = request.get_method(), request.full_url
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
             return response.read()
     except urllib.error.HTTPError as error:
         message = f"{method} {url} answered HTTP {error.code}: {detail(error.read())}"
+        if error.code in RETRY_STATUSES:
+            raise Unanswered(message) from None
         raise HttpError(message, error.code) from None
     except OSError as error:  # URLError, refused connections, timeouts, TLS failures
-        raise DeployError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+        reason = getattr(error, "reason", error)
+        failure = Unanswered if isinstance(reason, ConnectionError | TimeoutError) else DeployError
+        raise failure(f"cannot reach {url}: {reason}") from None
 
 
 def detail(body: bytes) -> str:

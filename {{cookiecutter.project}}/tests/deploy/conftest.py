@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.deploy import airflow_variable
 from scripts.deploy.layout import PACKAGE, RELEASE_VARIABLE, REPO, Environment
 from tests.deploy.support import REGISTRY, AirflowServer, FakeDocker, free_port, wait_until_ready
 
@@ -121,3 +122,11 @@ def rest_api_env(airflow_server, monkeypatch) -> AirflowServer:
     monkeypatch.setenv("AIRFLOW_USERNAME", airflow_server.username)
     monkeypatch.setenv("AIRFLOW_PASSWORD", airflow_server.password)
     return airflow_server
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The deploy's waits between attempts, recorded instead of waited."""
+    waits: list[float] = []
+    monkeypatch.setattr(airflow_variable.time, "sleep", waits.append)
+    return waits

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from scripts.deploy import airflow_variable
 from scripts.deploy.cli import main
 from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, REPO, load_environment
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, free_port
@@ -65,10 +66,11 @@ def test_a_user_without_write_access_gets_the_http_status(rest_api_env, monkeypa
     assert line.startswith(f"error: PATCH {rest_api_env.url}/api/v2/variables answered HTTP 403")
 
 
-def test_unreachable_airflow_is_one_line(rest_api_env, monkeypatch, capsys):
+def test_unreachable_airflow_is_one_line(rest_api_env, waits, monkeypatch, capsys):
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AIRFLOW_URL", url)
     assert set_release(RELEASE) == 1
+    assert waits == list(airflow_variable.RETRY_WAITS), "a refused connection is tried again"
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: cannot reach {url}/auth/token: ")
 

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.deploy import DeployError
+from scripts.deploy import DeployError, airflow_variable
 from scripts.deploy.airflow_variable import Mwaa
 from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, self_signed_certificate
@@ -41,6 +41,7 @@ class MwaaWebServer(ThreadingHTTPServer):
         self.pools: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.read_only = False
+        self.busy = 0  # how many requests to answer 503, as while the web server restarts
 
     @property
     def hostname(self) -> str:
@@ -75,6 +76,9 @@ class MwaaCliHandler(BaseHTTPRequestHandler):
             return self.answer(403, {"message": "Forbidden"})
         if self.path != "/aws_mwaa/cli":
             return self.answer(404, {"message": "Not Found"})
+        if self.server.busy:
+            self.server.busy -= 1
+            return self.answer(503, {"message": "Service Unavailable"})
         stdout, stderr = self.server.run(shlex.split(body))
         encode = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
         self.answer(200, {"stdout": encode(stdout), "stderr": encode(stderr)})
@@ -163,8 +167,28 @@ def test_a_rejected_token_is_one_line(web_server):
     assert "expired-token" not in str(raised.value)
 
 
-def test_an_untrusted_certificate_is_refused(web_server, monkeypatch, tmp_path):
+def test_a_busy_web_server_is_asked_again(web_server, waits):
+    web_server.busy = 2
+    set_variable(web_server, RELEASE)
+    assert waits == list(airflow_variable.RETRY_WAITS)
+    assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
+    bodies = [request["body"] for request in web_server.requests]
+    assert bodies == [f"variables set {RELEASE_VARIABLE} {RELEASE}"] * 3 + [
+        f"variables get {RELEASE_VARIABLE}"
+    ]
+
+
+def test_a_web_server_busy_for_longer_fails_with_its_answer(web_server, waits):
+    web_server.busy = 3
+    with pytest.raises(DeployError, match=r"answered HTTP 503: .*Service Unavailable"):
+        set_variable(web_server, RELEASE)
+    assert web_server.variables == {}
+    assert len(web_server.requests) == 3
+
+
+def test_an_untrusted_certificate_is_refused(web_server, waits, monkeypatch, tmp_path):
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
     with pytest.raises(DeployError, match=r"cannot reach .*CERTIFICATE_VERIFY_FAILED"):
         set_variable(web_server, RELEASE)
     assert web_server.variables == {}
+    assert waits == [], "a certificate that fails once fails again"
