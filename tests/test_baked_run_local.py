@@ -226,7 +226,7 @@ broken.write_text("raise SystemExit('release B ran')\\n")
 class Airflow:
     """`airflow standalone` (api-server, scheduler, dag-processor, triggerer; LocalExecutor,
     sqlite) on a free loopback port with a throwaway AIRFLOW_HOME, in the local environment
-    (`RUNTIME: local`), parsing the hybrid example; driven through the REST API."""
+    (its `RUNTIME`: the local twins), parsing the hybrid example; driven through the REST API."""
 
     def __init__(self, repo: Path, home: Path) -> None:
         with socket.socket() as probe:

@@ -20,7 +20,7 @@ from {{ cookiecutter.package }}.settings import environments, load_settings
 from tests.conftest import APPS_DIR
 from tests.k8s_objects import admission_problems, built_pod
 
-CLOUD = [load_settings(env) for env in environments() if load_settings(env).RUNTIME == "cloud"]
+CLOUD = [load_settings(env) for env in environments() if load_settings(env).RUNTIME is None]
 
 
 def built_pods() -> list[tuple[KubernetesPodOperator, dict]]:

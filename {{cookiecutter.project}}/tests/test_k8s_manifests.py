@@ -14,7 +14,7 @@ from {{ cookiecutter.package }}.settings import environments, load_settings
 
 from tests.conftest import REPO
 
-CLOUD = [env for env in environments() if load_settings(env).RUNTIME == "cloud"]
+CLOUD = [env for env in environments() if load_settings(env).RUNTIME is None]
 
 
 def render(*args: str) -> subprocess.CompletedProcess:

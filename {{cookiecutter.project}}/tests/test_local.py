@@ -43,7 +43,8 @@ PRODUCTION_TYPES = {"EksPodOperator": KubernetesPodOperator}
 
 @pytest.mark.parametrize("env", settings.environments())
 def test_only_the_local_environment_runs_locally(env):
-    assert settings.load_settings(env).RUNTIME == ("local" if env == "local" else "cloud")
+    local = f"{settings.PACKAGE}.local.twins"
+    assert settings.load_settings(env).RUNTIME == (local if env == "local" else None)
 
 
 # --- paths ----------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ imports it also names `import airflow.providers.amazon.aws.operators.emr` and
 `import airflow.providers.amazon.aws.sensors.emr`, so that Airflow's DAG processor loads them once,
 not at every parse (README, "DAG parse cost").
 
-In an environment with `"RUNTIME": "local"` (make run-local) the same tasks are built from the
-local twins of these operators, local/emr.py: no cluster, each step on local Spark.
+Each task is built from the class runtime.py gives for these operators: make run-local's runtime
+replaces them with local twins (local/emr.py), no cluster, each step on local Spark.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
@@ -46,6 +46,7 @@ from airflow.sdk.exceptions import AirflowFailException
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.release import release_task
+from {{ cookiecutter.package }}.runtime import operator
 from {{ cookiecutter.package }}.settings import TEAM, Settings, load_settings
 {% raw %}
 if TYPE_CHECKING:
@@ -230,28 +231,6 @@ class TerminateClusters(EmrTerminateJobFlowOperator):
         self.hook.conn.terminate_job_flows(JobFlowIds=ids)
 
 
-class Operators(NamedTuple):
-    """The operator classes a Cluster builds its tasks from."""
-
-    create_cluster: type[CreateCluster]
-    wait_for_cluster: type[ClusterReadySensor]
-    add_step: type[AddStep]
-    wait_for_step: type[StepSensor]
-    terminate_cluster: type[TerminateClusters]
-
-
-EMR = Operators(CreateCluster, ClusterReadySensor, AddStep, StepSensor, TerminateClusters)
-
-
-def operators(runtime: str) -> Operators:
-    """EMR's operators, or for `make run-local` their local twins (same tasks, run here)."""
-    if runtime == "local":
-        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.emr import LOCAL_EMR
-
-        return LOCAL_EMR
-    return EMR
-
-
 class Cluster:
     """A dedicated EMR cluster in `dag`, configured by `cluster_configs/<cluster_name>.json`.
 
@@ -268,7 +247,7 @@ class Cluster:
         ensure_cost_limits(dag, creates_clusters=True)
 
         settings = load_settings()
-        self.operators = operators(settings.RUNTIME)
+        self.settings = settings
         self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
         self._deferrable = settings.DEFERRABLE
         self._idle_timeout = settings.EMR_IDLE_TIMEOUT_SECONDS
@@ -281,7 +260,7 @@ class Cluster:
         config_file = self.app_dir / "cluster_configs" / f"{cluster_name}.json"
         config = load_config(config_file, "cluster_config")
         self.create_task = _values_only(
-            self.operators.create_cluster(
+            operator(CreateCluster, self.settings)(
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
                 job_flow_overrides=self._job_flow(in_environment(config, settings)),
@@ -293,7 +272,7 @@ class Cluster:
                 **self._aws,
             )
         )
-        self.wait_task = self.operators.wait_for_cluster(
+        self.wait_task = operator(ClusterReadySensor, self.settings)(
             task_id=f"wait_for_cluster_{cluster_name}",
             dag=dag,
             job_flow_id=self.cluster_id,
@@ -301,7 +280,7 @@ class Cluster:
         )
         # The run's release first: a release that is not deployed starts no cluster.
         release_task(dag) >> self.create_task
-        self.terminate_task = self.operators.terminate_cluster(
+        self.terminate_task = operator(TerminateClusters, self.settings)(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,
             job_flow_id=self.cluster_id,
@@ -358,7 +337,7 @@ class Cluster:
         job_name = job_name or path.stem
         command = spark_submit_command(load_config(path, "job_config"), job_params)
         add = _values_only(
-            self.operators.add_step(
+            operator(AddStep, self.settings)(
                 task_id=job_name,
                 dag=self.dag,
                 job_flow_id=self.cluster_id,
@@ -375,7 +354,7 @@ class Cluster:
                 **self._aws,
             )
         )
-        check = self.operators.wait_for_step(
+        check = operator(StepSensor, self.settings)(
             task_id=f"wait_for_{job_name}",
             dag=self.dag,
             job_flow_id=self.cluster_id,

@@ -8,8 +8,8 @@ Defaults come from this environment's settings; any operator keyword overrides t
 Importing this module loads the Kubernetes client and the provider's pod operator: a DAG file that
 imports it also names `import airflow.providers.cncf.kubernetes.operators.pod` (and, with
 `kind="job"`, `...operators.job`), so that Airflow's DAG processor loads them once, not at every
-parse (README, "DAG parse cost"). In an environment with `"RUNTIME": "local"` (make run-local)
-the job runs as a local process instead: local/k8s.py.
+parse (README, "DAG parse cost"). The task is built from the class runtime.py gives for the
+operator: make run-local's runtime runs the job as a local process instead (local/k8s.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_valu
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
+from {{ cookiecutter.package }} import runtime
 from {{ cookiecutter.package }}.defaults import ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.release import TEMPLATE as IMAGE_TAG
 from {{ cookiecutter.package }}.release import release_task
@@ -106,7 +107,7 @@ def container_job(
             f"container_job {task_id!r}: kind='job' needs a Kubernetes connection; on EKS "
             "through the AWS connection (K8S_EKS_CLUSTER) only pods run: use kind='pod'"
         )
-    operator = operator_class(settings.RUNTIME, kind, eks=eks)(
+    operator = runtime.operator(provider_operator(kind, eks=eks), settings)(
         task_id=task_id,
         image=image_template(task_id, image, settings),
         arguments=as_list(arguments),
@@ -124,12 +125,8 @@ def container_job(
     return operator
 
 
-def operator_class(runtime: str, kind: str, eks: bool = False) -> type[KubernetesPodOperator]:
-    """The provider's operator of `kind`, or for `make run-local` its local twin."""
-    if runtime == "local":
-        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.k8s import LOCAL_K8S
-
-        return LOCAL_K8S[kind]
+def provider_operator(kind: str, eks: bool = False) -> type[KubernetesPodOperator]:
+    """The provider's operator of `kind`."""
     if eks:
         # Airflow outside the cluster (MWAA): the amazon provider's pod operator signs in to
         # EKS with the AWS connection. It loads boto3, so only such environments import it.

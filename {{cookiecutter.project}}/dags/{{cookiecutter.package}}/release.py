@@ -29,6 +29,7 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import pass_context
 
+from {% endraw %}{{ cookiecutter.package }}{% raw %} import runtime
 from {% endraw %}{{ cookiecutter.package }}{% raw %}.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -122,14 +123,6 @@ def release_task(dag: DAG) -> BaseOperator:
         if not isinstance(task, PinRelease):
             raise ValueError(f"{dag.dag_id}: task id {TASK_ID!r} is reserved for the run's release")
         return task
-    return operator(load_settings().RUNTIME)(task_id=TASK_ID, dag=dag, task_group=dag.task_group)
-
-
-def operator(runtime: str) -> type[PinRelease]:
-    """The release task's operator, or for `make run-local` its local twin."""
-    if runtime == "local":
-        from {% endraw %}{{ cookiecutter.package }}{% raw %}.local.release import LocalPinRelease
-
-        return LocalPinRelease
-    return PinRelease
+    pin_release = runtime.operator(PinRelease, load_settings())
+    return pin_release(task_id=TASK_ID, dag=dag, task_group=dag.task_group)
 {% endraw %}

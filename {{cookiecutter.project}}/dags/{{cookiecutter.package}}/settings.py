@@ -60,8 +60,8 @@ class Settings:
     EMR_SUBNET_IDS: tuple[str, ...]
     EMR_SECURITY_GROUPS: dict[str, Any]
     EMR_SECURITY_CONFIGURATION: str | None
-    # `local` runs every task on this machine (make run-local); see local/__init__.py.
-    RUNTIME: str = "cloud"
+    # A module of operator twins that replace production's (runtime.py); none: production's.
+    RUNTIME: str | None = None
     # What `make infra` reads to create the environment's AWS stack; no environment: local.
     INFRA: dict[str, Any] | None = None
 

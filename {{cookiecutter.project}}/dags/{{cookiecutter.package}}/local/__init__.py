@@ -1,9 +1,9 @@
 """The local runtime of `make run-local`: the same DAGs, tasks and commands, run on this machine.
 
-An environment whose settings say `"RUNTIME": "local"` (environments/local.json) makes the
-libraries build each task from a local twin of its operator: the production operator with only
-`execute` replaced. Task ids, dependencies, setups and teardowns, rendered configs and
-arguments stay those of production, and the DAG validation suite holds as it does there.
+environments/local.json plugs it in as its RUNTIME (runtime.py): the libraries build each task
+from the local twin of its operator (twins.py), the production operator with only `execute`
+replaced. Task ids, dependencies, setups and teardowns, rendered configs and arguments stay
+those of production, and the DAG validation suite holds as it does there.
 
 | production                          | local                                                |
 |-------------------------------------|------------------------------------------------------|

@@ -27,7 +27,6 @@ from {{ cookiecutter.package }}.emr import (
     AddStep,
     ClusterReadySensor,
     CreateCluster,
-    Operators,
     StepSensor,
     TerminateClusters,
 )
@@ -111,9 +110,4 @@ class LocalStepDone(StepSensor):
 class LocalTerminateCluster(TerminateClusters):
     def execute(self, context: Context) -> None:
         self.log.info("Local run: no EMR cluster to terminate")
-
-
-LOCAL_EMR = Operators(
-    LocalCreateCluster, LocalClusterReady, LocalSparkStep, LocalStepDone, LocalTerminateCluster
-)
 {% endraw %}

@@ -87,7 +87,4 @@ class LocalPod(LocalContainer, KubernetesPodOperator):
 
 class LocalJob(LocalContainer, KubernetesJobOperator):
     pass
-
-
-LOCAL_K8S = {"pod": LocalPod, "job": LocalJob}
 {% endraw %}
