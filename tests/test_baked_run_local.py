@@ -236,7 +236,7 @@ class Airflow:
         self.repo = repo
         self.env = baked_env() | {
             "DATA_PIPELINES_ENV": "local",
-            "PYTHONPATH": os.pathsep.join(map(str, (home, repo / "dags", repo))),
+            "PYTHONPATH": os.pathsep.join(map(str, (repo / "dags", repo, home))),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags/data_pipelines/apps/hybrid_example"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -222,9 +222,11 @@ class Processor:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-            # Exited but not reaped, the process still shows its children's CPU in /proc.
-            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-            children = children_cpu(process.pid)
+            children = None
+            if hasattr(os, "waitid"):  # not on macOS
+                # Exited but not reaped, the process still shows its children's CPU in /proc.
+                os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+                children = children_cpu(process.pid)
             # wait4: the usage of this process and of every child it waited for (the parsers).
             _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:

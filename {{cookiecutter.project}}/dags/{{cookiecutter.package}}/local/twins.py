@@ -3,7 +3,6 @@ tasks from, and its local twin. environments/local.json names this module as its
 
 from __future__ import annotations
 
-from airflow.providers.amazon.aws.operators.eks import EksPodOperator
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
@@ -32,7 +31,6 @@ TWINS = {
     StepSensor: LocalStepDone,
     TerminateClusters: LocalTerminateCluster,
     KubernetesPodOperator: LocalPod,
-    EksPodOperator: LocalPod,
     KubernetesJobOperator: LocalJob,
     PinRelease: LocalPinRelease,
 }
