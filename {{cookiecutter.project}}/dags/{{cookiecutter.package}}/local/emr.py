@@ -110,4 +110,14 @@ class LocalStepDone(StepSensor):
 class LocalTerminateCluster(TerminateClusters):
     def execute(self, context: Context) -> None:
         self.log.info("Local run: no EMR cluster to terminate")
+
+
+# Each EMR operator a Cluster builds its tasks from, and its twin here (twins.py).
+EMR_TWINS = {
+    CreateCluster: LocalCreateCluster,
+    ClusterReadySensor: LocalClusterReady,
+    AddStep: LocalSparkStep,
+    StepSensor: LocalStepDone,
+    TerminateClusters: LocalTerminateCluster,
+}
 {% endraw %}

@@ -87,4 +87,8 @@ class LocalPod(LocalContainer, KubernetesPodOperator):
 
 class LocalJob(LocalContainer, KubernetesJobOperator):
     pass
+
+
+# Each operator a container job is built from, and its twin here (twins.py).
+K8S_TWINS = {KubernetesPodOperator: LocalPod, KubernetesJobOperator: LocalJob}
 {% endraw %}
