@@ -307,8 +307,8 @@ def main() -> None:
             "whole processor minus its run over an empty folder"
         )
         print(f"{'':<23}{'parse':-^24}  {'all':-^24}")
-        sides = f"{'library':>8}{'raw':>8}{'ratio':>8}"
-        print(f"{'bytecode':<9}{'pattern':<8}{'files':>6}{sides}  {sides}")
+        heading = f"{'library':>8}{'raw':>8}{'ratio':>8}"
+        print(f"{'bytecode':<9}{'pattern':<8}{'files':>6}{heading}  {heading}")
         for bytecode in ("no", "yes"):
             if bytecode == "yes":
                 dags = [folder for pair in folders.values() for folder in pair]

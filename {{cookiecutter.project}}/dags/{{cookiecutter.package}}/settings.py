@@ -24,7 +24,7 @@ ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 class Settings(NamedTuple):
     """One environment. Upper-case names, as the configs' `{{ '{{ config.NAME }}' }}` spell them.
     A NamedTuple, not a dataclass: the DAG processor imports this module at every parse of
-    every DAG file, and a dataclass of this size costs ten times more to define."""
+    every DAG file, and a frozen dataclass this size took 1.7 ms to define there (this: 0.8)."""
 
     ENV: str
     AWS_REGION: str
