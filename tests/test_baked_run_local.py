@@ -223,6 +223,18 @@ broken.write_text("raise SystemExit('release B ran')\\n")
 """
 
 
+# sqlite gives up on a write after 5 s behind another component's transaction; Postgres, as
+# production runs, waits. The scheduler, dag-processor and triggerer wait here as they would there.
+# The api-server keeps the 5 s: it commits its audit log on its event loop (`action_logging`, an
+# async dependency with a sync session), so a wait there stalls every request, including the
+# commit that would free the lock, until sqlite gives up. Waiting 120 s stalled it past every
+# client's retries; 5 s costs one HTTP 500, which the deploy, the task runner and `call` retry.
+SQLITE_PATIENCE = """import sys
+
+CONNECT_ARGS = {} if "api-server" in sys.argv else {"timeout": 120}
+"""
+
+
 class Airflow:
     """`airflow standalone` (api-server, scheduler, dag-processor, triggerer; LocalExecutor,
     sqlite) on a free loopback port with a throwaway AIRFLOW_HOME, in the local environment
@@ -248,13 +260,10 @@ class Airflow:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             # Only the run the test triggers: unpausing the DAG schedules nothing.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            # sqlite gives up on a write after 5 s behind another component's transaction
-            # ("database is locked": an HTTP 500 from the api-server); Postgres, as production
-            # runs, waits. So the components wait here too.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "patient_sqlite.CONNECT_ARGS",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "patient_sqlite.CONNECT_ARGS",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "sqlite_patience.CONNECT_ARGS",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "sqlite_patience.CONNECT_ARGS",
         }
-        (home / "patient_sqlite.py").write_text('CONNECT_ARGS = {"timeout": 120}\n')
+        (home / "sqlite_patience.py").write_text(SQLITE_PATIENCE)
         self.log = home / "standalone.log"
         self.process: subprocess.Popen | None = None
         self.token: str | None = None
@@ -295,12 +304,16 @@ class Airflow:
         data = json.dumps(body).encode() if body is not None else None
         # S310: the URL is this test's own http://127.0.0.1 server.
         request = urllib.request.Request(self.url + path, data, headers, method=method)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            # Still an OSError (wait_for's "not yet"), now saying what the server answered.
-            raise OSError(f"{method} {path}: HTTP {error.code} {error.read()[:2000]!r}") from None
+        for wait in (2, 8, None):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    return json.loads(response.read() or b"{}")
+            except urllib.error.HTTPError as error:
+                # Still an OSError (wait_for's "not yet"), now saying what the server answered.
+                failure = OSError(f"{method} {path}: HTTP {error.code} {error.read()[:2000]!r}")
+                if error.code < 500 or wait is None:
+                    raise failure from None
+            time.sleep(wait)  # an HTTP 5xx: sqlite gave up (SQLITE_PATIENCE); ask again
 
     def wait_for(self, probe, seconds: float):
         """The first truthy answer of `probe` within `seconds` (errors count as not yet)."""
