@@ -19,11 +19,11 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -62,8 +62,10 @@ def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
     # S310: the scheme is checked just above.
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
     for wait in RETRY_WAITS:
-        with suppress(Unanswered):
+        try:
             return send(request)
+        except Unanswered as unanswered:
+            print(f"{unanswered}; asking again in {wait} s", file=sys.stderr)
         time.sleep(wait)
     return send(request)
 

@@ -71,8 +71,11 @@ def test_unreachable_airflow_is_one_line(rest_api_env, waits, monkeypatch, capsy
     monkeypatch.setenv("AIRFLOW_URL", url)
     assert set_release(RELEASE) == 1
     assert waits == list(airflow_variable.RETRY_WAITS), "a refused connection is tried again"
-    (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"error: cannot reach {url}/auth/token: ")
+    *retries, error = capsys.readouterr().err.splitlines()
+    assert [line.rsplit("; ", 1)[-1] for line in retries] == [
+        f"asking again in {wait} s" for wait in airflow_variable.RETRY_WAITS
+    ]
+    assert error.startswith(f"error: cannot reach {url}/auth/token: ")
 
 
 def test_the_command_line_entry_point(rest_api_env):

@@ -167,10 +167,13 @@ def test_a_rejected_token_is_one_line(web_server):
     assert "expired-token" not in str(raised.value)
 
 
-def test_a_busy_web_server_is_asked_again(web_server, waits):
+def test_a_busy_web_server_is_asked_again(web_server, waits, capsys):
     web_server.busy = 2
     set_variable(web_server, RELEASE)
     assert waits == list(airflow_variable.RETRY_WAITS)
+    first, second = capsys.readouterr().err.splitlines()
+    assert "answered HTTP 503" in first and first.endswith("; asking again in 2 s")
+    assert second.endswith("; asking again in 8 s")
     assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
     bodies = [request["body"] for request in web_server.requests]
     assert bodies == [f"variables set {RELEASE_VARIABLE} {RELEASE}"] * 3 + [
