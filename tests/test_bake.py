@@ -30,7 +30,6 @@ EXPRESSIONS = {
         "${{ vars.AWS_ROLE_ARN }}",
         "${{ vars.AIRFLOW_URL }}",
         "${{ secrets.AIRFLOW_PASSWORD }}",
-        "${{ vars.DAGS_S3_PREFIX }}",
     ],
     ".github/actions/deploy/action.yml": [
         "${{ inputs.environment }}",

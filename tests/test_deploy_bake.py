@@ -195,10 +195,10 @@ def test_answers_shape_the_deploy(baked):
     assert f'DEFAULT_API = "{api}"' in script
     assert f"--api {api}" in workflows
     assert ("AIRFLOW_PASSWORD" in workflows) == (api == "airflow")
-    assert ("MWAA_ENVIRONMENT" in workflows) == (api == "mwaa")
     syncs = answers["dags_target"] == "s3"
-    assert ("DAGS_S3_PREFIX" in workflows) == syncs
-    assert ("DAGS_S3_PREFIX" in readme) == syncs
+    assert ("sync-dags" in workflows) == syncs
+    # The DAGs folder and the MWAA environment come from the environment files only.
+    assert "DAGS_S3" not in workflows and "MWAA_ENVIRONMENT" not in workflows
     assert ("dag_bundle_config_list" in readme) == (not syncs)
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 

@@ -8,7 +8,8 @@ Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.ai
   AIRFLOW_PASSWORD.
 - `mwaa`, Amazon MWAA: a CLI token from the MWAA API (with the AWS credentials), then the
   Airflow CLI's `variables set`/`get` and `pools set`/`get` through
-  `https://<web server>/aws_mwaa/cli`. Reads MWAA_ENVIRONMENT.
+  `https://<web server>/aws_mwaa/cli`. The environment's name is `INFRA.MWAA_ENVIRONMENT` in
+  its settings file, the one environment its deploy role may call.
 
 Setting the same value again changes nothing. Secrets come from environment variables, never
 from the command line, and are never printed.
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import boto3
 
 from scripts.deploy import DeployError
+from scripts.deploy.layout import Environment
 
 APIS = ("airflow", "mwaa")
 DEFAULT_API = "{{ cookiecutter.airflow_api }}"
@@ -179,9 +181,9 @@ class Mwaa:
     region: str
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], region: str) -> Mwaa:
-        (environment,) = required(environ, "MWAA_ENVIRONMENT")
-        return cls(environment, region)
+    def of(cls, environment: Environment) -> Mwaa:
+        name = environment.infra_setting("MWAA_ENVIRONMENT", "the MWAA environment to set it in")
+        return cls(name, environment.aws_region)
 
     def __str__(self) -> str:
         return f"MWAA environment {self.environment!r} ({self.region})"
@@ -237,10 +239,13 @@ def decode(base64_text: str | None) -> str:
     return base64.b64decode(base64_text or "").decode(errors="replace")
 
 
-def airflow_target(api: str, environ: Mapping[str, str], region: str) -> RestApi | Mwaa:
-    """Where the Variable is set, configured from environment variables."""
+def airflow_target(
+    api: str, environ: Mapping[str, str], environment: Environment
+) -> RestApi | Mwaa:
+    """Where the Variable is set: an Airflow API server named by environment variables, or the
+    environment's MWAA environment."""
     if api == "airflow":
         return RestApi.from_environ(environ)
     if api == "mwaa":
-        return Mwaa.from_environ(environ, region)
+        return Mwaa.of(environment)
     raise DeployError(f"unknown Airflow API {api!r} (one of {', '.join(APIS)})")

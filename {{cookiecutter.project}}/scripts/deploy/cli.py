@@ -1,7 +1,7 @@
 """`python -m scripts.deploy <command>`: the deploy pipeline's steps, one command each.
 
 The deploy workflow runs, per environment and in this order: push-images (the first
-environment) or promote-images (the next ones), upload-artifacts, set-release, sync-dags;
+environment) or promote-images (the next ones), upload-artifacts, sync-dags, set-release;
 `infra` creates what they deploy to. Every failure ends with one `error:` line, and exit code 2
 for an unknown environment or incomplete settings, 1 otherwise.
 """
@@ -65,7 +65,7 @@ def upload_artifacts(args: argparse.Namespace) -> None:
 def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
     environment = load_environment(args.environment)
     release = check_release(args.release)
-    target = airflow_variable.airflow_target(args.api, os.environ, environment.aws_region)
+    target = airflow_variable.airflow_target(args.api, os.environ, environment)
     if check_uploaded:
         s3 = s3_client(environment.aws_region)
         artifacts.check_release_exists(environment, release, s3)
@@ -86,10 +86,11 @@ def rollback(args: argparse.Namespace) -> None:
 
 def sync_dags(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
-    report = dags.sync_dags(args.target, s3_client(environment.aws_region))
+    target = environment.infra_setting("DAGS_S3_URI", "the S3 DAGs folder to sync to")
+    report = dags.sync_dags(target, s3_client(environment.aws_region))
     print(
         f"dags: {len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
-        f"{report.unchanged} unchanged in {args.target}"
+        f"{report.unchanged} unchanged in {target}"
     )
 
 
@@ -104,7 +105,6 @@ ARGUMENTS = {
     "source": "the environment the release's images come from (deployed before)",
     "environment": "dev, staging or prod: a file in the package's environments/",
     "release": "the full commit SHA of the release",
-    "target": "the DAGs folder, s3://<bucket>[/<prefix>]",
 }
 COMMANDS = {
     "settings": (show_settings, "print an environment's deploy targets", ["environment"]),
@@ -141,8 +141,8 @@ COMMANDS = {
     ),
     "sync-dags": (
         sync_dags,
-        "sync the DAGs package to an S3 DAGs folder",
-        ["environment", "target"],
+        "sync the DAGs package to the environment's S3 DAGs folder (INFRA.DAGS_S3_URI)",
+        ["environment"],
     ),
     "infra": (
         deploy_infra,

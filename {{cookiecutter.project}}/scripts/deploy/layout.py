@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.deploy import BadInput, DeployError
@@ -46,6 +47,16 @@ class Environment:
     image_registry: str
     emr_max_clusters: int
     image_platform: str
+    # What `make infra` scopes the deploy role to: the S3 DAGs folder, the MWAA environment, ...
+    infra: Mapping[str, object] = field(default_factory=dict)
+
+    def infra_setting(self, name: str, purpose: str) -> str:
+        """An `INFRA` setting a command needs (null in environments that do not use it)."""
+        value = self.infra.get(name)
+        if not value:
+            where = f"dags/{PACKAGE}/environments/{self.name}.json"
+            raise BadInput(f"set INFRA.{name} ({purpose}) in {where}")
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
         image_registry=settings["IMAGE_REGISTRY"],
         emr_max_clusters=settings["EMR_MAX_CLUSTERS"],
         image_platform=settings["IMAGE_PLATFORM"],
+        infra=settings.get("INFRA", {}),
     )
 
 

@@ -1,11 +1,34 @@
 """The command line as the workflows and `make rollback` use it: exit codes and one-line errors."""
 
+from dataclasses import replace
+
 import boto3
 import pytest
 
+from scripts.deploy import cli
 from scripts.deploy.cli import main
-from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, load_environment, split_s3_uri
+from scripts.deploy.layout import (
+    EMR_POOL,
+    PACKAGE,
+    RELEASE_VARIABLE,
+    load_environment,
+    split_s3_uri,
+)
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, create_bucket
+
+
+@pytest.fixture
+def infra(monkeypatch) -> dict:
+    """`INFRA` values the commands read from an environment's file, set here without editing
+    the repository's files."""
+    settings: dict = {}
+
+    def load(name: str):
+        environment = load_environment(name)
+        return replace(environment, infra={**environment.infra, **settings})
+
+    monkeypatch.setattr(cli, "load_environment", load)
+    return settings
 
 
 def test_settings_print_github_outputs(capsys):
@@ -34,8 +57,8 @@ def test_missing_airflow_settings_are_named(monkeypatch, capsys):
     )
 
 
-def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
-    monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-prod")
+def test_mwaa_dry_run_names_the_environment(infra, capsys):
+    infra["MWAA_ENVIRONMENT"] = "team-airflow-prod"
     assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 0
     prod = load_environment("prod")
     target = f"MWAA environment 'team-airflow-prod' ({prod.aws_region})"
@@ -45,14 +68,43 @@ def test_mwaa_dry_run_names_the_environment(monkeypatch, capsys):
     )
 
 
+def test_an_unset_mwaa_environment_is_named(infra, capsys):
+    infra["MWAA_ENVIRONMENT"] = None
+    assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 2
+    assert capsys.readouterr().err == (
+        "error: set INFRA.MWAA_ENVIRONMENT (the MWAA environment to set it in) "
+        f"in dags/{PACKAGE}/environments/prod.json\n"
+    )
+
+
+def test_sync_dags_syncs_to_the_environments_dags_folder(aws, infra, capsys):
+    dev = load_environment("dev")
+    infra["DAGS_S3_URI"] = "s3://team-mwaa-dev/dags"
+    s3 = boto3.client("s3", region_name=dev.aws_region)
+    create_bucket(s3, "team-mwaa-dev")
+    assert main(["sync-dags", "dev"]) == 0
+    assert capsys.readouterr().out.endswith(" unchanged in s3://team-mwaa-dev/dags\n")
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="team-mwaa-dev")["Contents"]]
+    assert f"dags/{PACKAGE}/environments/dev.json" in keys
+
+
+def test_sync_dags_without_a_dags_folder_is_refused(infra, capsys):
+    infra["DAGS_S3_URI"] = None
+    assert main(["sync-dags", "dev"]) == 2
+    assert capsys.readouterr().err == (
+        "error: set INFRA.DAGS_S3_URI (the S3 DAGs folder to sync to) "
+        f"in dags/{PACKAGE}/environments/dev.json\n"
+    )
+
+
 @pytest.fixture
-def deployed(aws, monkeypatch):
+def deployed(aws, infra):
     """dev's deployment bucket under moto, with RELEASE uploaded by the CLI."""
     dev = load_environment("dev")
     bucket, _ = split_s3_uri(dev.deployment_bucket)
     create_bucket(boto3.client("s3", region_name=dev.aws_region), bucket)
     assert main(["upload-artifacts", "dev", RELEASE]) == 0
-    monkeypatch.setenv("MWAA_ENVIRONMENT", "team-airflow-dev")
+    infra["MWAA_ENVIRONMENT"] = "team-airflow-dev"
     return dev
 
 
