@@ -228,7 +228,8 @@ broken.write_text("raise SystemExit('release B ran')\\n")
 # The api-server keeps the 5 s: it commits its audit log on its event loop (`action_logging`, an
 # async dependency with a sync session), so a wait there stalls every request, including the
 # commit that would free the lock, until sqlite gives up. Waiting 120 s stalled it past every
-# client's retries; 5 s costs one HTTP 500, which the deploy, the task runner and `call` retry.
+# client's retries; 5 s costs one HTTP 500, which the deploy, the task runner and `Airflow.call`
+# retry.
 SQLITE_PATIENCE = """import sys
 
 CONNECT_ARGS = {} if "api-server" in sys.argv else {"timeout": 120}

@@ -196,9 +196,15 @@ def test_answers_shape_the_deploy(baked):
     assert f"--api {api}" in workflows
     assert ("AIRFLOW_PASSWORD" in workflows) == (api == "airflow")
     syncs = answers["dags_target"] == "s3"
-    assert ("sync-dags" in workflows) == syncs
-    # The DAGs folder and the MWAA environment come from the environment files only.
-    assert "DAGS_S3" not in workflows and "MWAA_ENVIRONMENT" not in workflows
+    # The DAGs folder and the MWAA environment come from the environment files only; the
+    # deploy's first step checks those its later steps read.
+    assert ('sync-dags "$ENVIRONMENT"\n' in workflows) == syncs
+    assert ("--require DAGS_S3_URI" in workflows) == syncs
+    assert ("--require MWAA_ENVIRONMENT" in workflows) == (api == "mwaa")
+    assert "DAGS_S3_PREFIX" not in workflows + readme
+    assert "vars.MWAA_ENVIRONMENT" not in workflows and "| `MWAA_ENVIRONMENT` |" not in readme
+    waits = re.search(r"^RETRY_WAITS = \((\d+), (\d+)\)$", script, re.MULTILINE).groups()
+    assert "asks again, after {} s and then {} s,".format(*waits) in readme
     assert ("dag_bundle_config_list" in readme) == (not syncs)
     assert "make rollback ENVIRONMENT=prod RELEASE=" in readme
 
@@ -247,4 +253,5 @@ def test_the_stack_grants_named_actions_only(baked):
     assert not (repo / "deploy").exists(), "the stack replaces the hand-written policies"
     readme = (repo / "README.md").read_text()
     assert ("INFRA.DAGS_S3_URI" in readme) == (answers["dags_target"] == "s3")
-    assert ("INFRA.MWAA_ENVIRONMENT" in readme) == (answers["airflow_api"] == "mwaa")
+    setup_mwaa = "`INFRA.MWAA_ENVIRONMENT` (the MWAA environment's name)"
+    assert (setup_mwaa in readme) == (answers["airflow_api"] == "mwaa")

@@ -62,7 +62,7 @@ class Settings(NamedTuple):
     EMR_SECURITY_CONFIGURATION: str | None
     # A module of operator twins that replace production's (runtime.py); none: production's.
     RUNTIME: str | None = None
-    # What `make infra` reads to create the environment's AWS stack; no environment: local.
+    # What `make infra` and the deploy read (the AWS stack, the DAGs folder, MWAA); none: local.
     INFRA: dict[str, Any] | None = None
 
 

@@ -26,12 +26,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import boto3
 
 from scripts.deploy import DeployError
-from scripts.deploy.layout import Environment
+
+if TYPE_CHECKING:
+    from scripts.deploy.layout import Environment
 
 APIS = ("airflow", "mwaa")
 DEFAULT_API = "{{ cookiecutter.airflow_api }}"
@@ -182,8 +184,7 @@ class Mwaa:
 
     @classmethod
     def of(cls, environment: Environment) -> Mwaa:
-        name = environment.infra_setting("MWAA_ENVIRONMENT", "the MWAA environment to set it in")
-        return cls(name, environment.aws_region)
+        return cls(environment.infra_setting("MWAA_ENVIRONMENT"), environment.aws_region)
 
     def __str__(self) -> str:
         return f"MWAA environment {self.environment!r} ({self.region})"

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from scripts.deploy import BadInput, DeployError, airflow_variable, artifacts, dags, images, infra
 from scripts.deploy.layout import (
     EMR_POOL,
+    INFRA_USES,
     RELEASE_VARIABLE,
     check_release,
     image_platform,
@@ -31,8 +32,11 @@ def s3_client(region: str):
 
 
 def show_settings(args: argparse.Namespace) -> None:
-    """key=value lines, ready for $GITHUB_OUTPUT."""
+    """key=value lines, ready for $GITHUB_OUTPUT. The deploy's first step: the `INFRA` settings
+    its later steps read (`--require`) are checked here, before anything ships."""
     environment = load_environment(args.environment)
+    for name in args.require:
+        environment.infra_setting(name)
     print(f"aws_region={environment.aws_region}")
     print(f"deployment_bucket={environment.deployment_bucket}")
     print(f"image_registry={environment.image_registry}")
@@ -86,7 +90,7 @@ def rollback(args: argparse.Namespace) -> None:
 
 def sync_dags(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
-    target = environment.infra_setting("DAGS_S3_URI", "the S3 DAGs folder to sync to")
+    target = environment.infra_setting("DAGS_S3_URI")
     report = dags.sync_dags(target, s3_client(environment.aws_region))
     print(
         f"dags: {len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
@@ -160,6 +164,14 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
         for argument in arguments:
             command.add_argument(argument, help=ARGUMENTS[argument])
+        if name == "settings":
+            command.add_argument(
+                "--require",
+                action="append",
+                default=[],
+                choices=INFRA_USES,
+                help="fail unless the environment sets this INFRA setting (repeatable)",
+            )
         if name == "build-images":
             command.add_argument("--tag", default="local", help="image tag (default: local)")
         if name in ("set-release", "rollback"):

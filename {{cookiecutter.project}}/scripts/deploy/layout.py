@@ -19,6 +19,11 @@ from scripts.deploy import BadInput, DeployError
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "{{ cookiecutter.package }}"
 RELEASE = re.compile(r"^[0-9a-f]{40}$")
+# The `INFRA` settings deploy commands read besides `make infra`, and what for.
+INFRA_USES = {
+    "DAGS_S3_URI": "the S3 DAGs folder sync-dags syncs to",
+    "MWAA_ENVIRONMENT": "the MWAA environment whose Variables set-release sets",
+}
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
 
@@ -47,15 +52,16 @@ class Environment:
     image_registry: str
     emr_max_clusters: int
     image_platform: str
-    # What `make infra` scopes the deploy role to: the S3 DAGs folder, the MWAA environment, ...
+    # The file's INFRA block: `make infra` creates the stack from it, and scopes the deploy role
+    # to the S3 DAGs folder and the MWAA environment it names.
     infra: Mapping[str, object] = field(default_factory=dict)
 
-    def infra_setting(self, name: str, purpose: str) -> str:
-        """An `INFRA` setting a command needs (null in environments that do not use it)."""
+    def infra_setting(self, name: str) -> str:
+        """One of `INFRA_USES`, which environments that do not use it leave null."""
         value = self.infra.get(name)
         if not value:
             where = f"dags/{PACKAGE}/environments/{self.name}.json"
-            raise BadInput(f"set INFRA.{name} ({purpose}) in {where}")
+            raise BadInput(f"set INFRA.{name} ({INFRA_USES[name]}) in {where}")
         return str(value)
 
 

@@ -66,7 +66,9 @@ def test_a_user_without_write_access_gets_the_http_status(rest_api_env, monkeypa
     assert line.startswith(f"error: PATCH {rest_api_env.url}/api/v2/variables answered HTTP 403")
 
 
-def test_unreachable_airflow_is_one_line(rest_api_env, waits, monkeypatch, capsys):
+def test_unreachable_airflow_is_asked_again_then_fails_in_one_line(
+    rest_api_env, waits, monkeypatch, capsys
+):
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AIRFLOW_URL", url)
     assert set_release(RELEASE) == 1

@@ -41,6 +41,16 @@ def test_settings_print_github_outputs(capsys):
     ]
 
 
+def test_settings_refuse_an_unset_infra_setting_the_deploy_needs(infra, capsys):
+    infra["DAGS_S3_URI"] = None
+    assert main(["settings", "dev", "--require", "DAGS_S3_URI"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "", "nothing for the deploy's later steps to use"
+    assert err.startswith("error: set INFRA.DAGS_S3_URI (the S3 DAGs folder sync-dags syncs to)")
+    infra["DAGS_S3_URI"] = "s3://team-mwaa-dev/dags"
+    assert main(["settings", "dev", "--require", "DAGS_S3_URI"]) == 0
+
+
 def test_a_short_sha_is_refused_before_anything_runs(capsys):
     assert main(["set-release", "dev", "abc1234", "--dry-run"]) == 1
     assert capsys.readouterr().err == (
@@ -72,7 +82,8 @@ def test_an_unset_mwaa_environment_is_named(infra, capsys):
     infra["MWAA_ENVIRONMENT"] = None
     assert main(["set-release", "prod", RELEASE, "--api", "mwaa", "--dry-run"]) == 2
     assert capsys.readouterr().err == (
-        "error: set INFRA.MWAA_ENVIRONMENT (the MWAA environment to set it in) "
+        "error: set INFRA.MWAA_ENVIRONMENT (the MWAA environment whose Variables set-release "
+        "sets) "
         f"in dags/{PACKAGE}/environments/prod.json\n"
     )
 
@@ -92,7 +103,7 @@ def test_sync_dags_without_a_dags_folder_is_refused(infra, capsys):
     infra["DAGS_S3_URI"] = None
     assert main(["sync-dags", "dev"]) == 2
     assert capsys.readouterr().err == (
-        "error: set INFRA.DAGS_S3_URI (the S3 DAGs folder to sync to) "
+        "error: set INFRA.DAGS_S3_URI (the S3 DAGs folder sync-dags syncs to) "
         f"in dags/{PACKAGE}/environments/dev.json\n"
     )
 

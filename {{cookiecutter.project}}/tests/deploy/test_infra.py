@@ -85,7 +85,7 @@ def test_the_deploy_needs_nothing_its_role_does_not_allow(
         images.push_images(dev, RELEASE, stack_repo)
         artifacts.upload_release(dev, RELEASE, s3, stack_repo)
         artifacts.check_release_exists(dev, RELEASE, s3)
-        dags.sync_dags(STACK_SETTINGS["dev"]["DAGS_S3_URI"], s3, stack_repo)
+        dags.sync_dags(dev.infra_setting("DAGS_S3_URI"), s3, stack_repo)
     assert {call.operation for call in calls} >= {"PutObject", "HeadObject", "ListObjectsV2"}
     policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
     assert denied(policies, calls) == []
@@ -97,7 +97,7 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
     with recorded_calls(monkeypatch) as calls:
         images.check_repositories(staging.image_registry, container_jobs(stack_repo))
         artifacts.upload_release(staging, RELEASE, s3, stack_repo)
-        dags.sync_dags(STACK_SETTINGS["staging"]["DAGS_S3_URI"], s3, stack_repo)
+        dags.sync_dags(staging.infra_setting("DAGS_S3_URI"), s3, stack_repo)
     policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
     attempted = [request for call in calls for request in requests(call)]
     assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
