@@ -30,7 +30,9 @@ two runs over the empty folder.
 from __future__ import annotations
 
 import argparse
+import ast
 import itertools
+import json
 import os
 import shutil
 import sqlite3
@@ -38,147 +40,318 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from string import Template
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import new_app
 
-from {% endraw %}{{ cookiecutter.package }}{% raw %}.settings import ENVIRONMENT_VARIABLE
+from {% endraw %}{{ cookiecutter.package }}{% raw %}.defaults import EMR_POOL
+from {% endraw %}{{ cookiecutter.package }}{% raw %}.release import VARIABLE
+from {% endraw %}{{ cookiecutter.package }}{% raw %}.settings import ENVIRONMENT_VARIABLE, PACKAGE, TEAM
 
 REPO = new_app.REPO
+ENVIRONMENT = "dev"  # whose settings the DAGs are parsed with
 PATTERNS = ("spark", "k8s", "hybrid")
 
-RAW_HEADER = """
+# The raw twin of a generated app: the DAG the libraries build, written by hand with the
+# provider operators. Same task ids, dependencies and operator arguments (check_twins compares
+# the serialized DAGs), so the bench weighs the libraries, not what their DAGs carry.
+RAW_DAG = '''"""$doc"""
+
 import json
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Variable
-
+from jinja2 import pass_context
+$imports
 HERE = Path(__file__).parent
-RELEASE = "{{ ti.xcom_pull(task_ids='release') }}"
+SETTINGS = json.loads((HERE.parent / "settings.json").read_text())
+DAG_ID = "$dag_id"
+
+
+@pass_context
+def release(context):
+    return context["ti"].xcom_pull(task_ids="release")
+
+
+def data_path(task_id):
+    return "{{ config.DATA_BUCKET }}/$package/{{ dag.dag_id }}/%s/{{ ds }}" % task_id
+$functions
+
+with DAG(
+    dag_id=DAG_ID,
+    schedule="$schedule",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    default_args={
+        "owner": "$team",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(hours=2),
+    },
+    tags=["$team", "$package", $tags],
+    user_defined_macros={"config": SimpleNamespace(**SETTINGS), "release": release},
+    doc_md=__doc__,
+    dagrun_timeout=timedelta(hours=24),$max_active_runs
+):
+    pin = PythonOperator(task_id="release", python_callable=lambda: Variable.get("$variable"))
+$body'''
+
+RAW_CLUSTER_IMPORTS = """from airflow.providers.amazon.aws.operators.emr import (
+    EmrAddStepsOperator,
+    EmrCreateJobFlowOperator,
+    EmrTerminateJobFlowOperator,
+)
+from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
 """
 
 RAW_CLUSTER = """
-from airflow.providers.amazon.aws.operators.emr import (
-    EmrAddStepsOperator, EmrCreateJobFlowOperator, EmrTerminateJobFlowOperator,
-)
-from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
 
-CLUSTER_ID = "{{ ti.xcom_pull(task_ids='create_cluster') }}"
+AWS = {"aws_conn_id": SETTINGS["AWS_CONN_ID"], "region_name": SETTINGS["AWS_REGION"]}
+CLUSTER_ID = "{{ ti.xcom_pull(task_ids='create_cluster_$app') }}"
 
 
-def step(task_id, config):
-    job = json.loads((HERE / "job_configs" / config).read_text())
-    args = ["spark-submit"]
-    for flag, value in job.get("SparkArgs", {}).items():
-        for item in value if isinstance(value, list) else [value]:
-            args += [flag, str(item)]
-    args.append(job["ScriptPath"])
-    for flag, value in job.get("JobParams", {}).items():
-        args += [flag, str(value)]
-    add = EmrAddStepsOperator(
-        task_id=task_id, job_flow_id=CLUSTER_ID,
-        steps=[{"Name": task_id, "ActionOnFailure": "CONTINUE",
-                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}],
+def sensor_args(poll, max_wait):
+    return {
+        **AWS,
+        "deferrable": SETTINGS["DEFERRABLE"],
+        "mode": "reschedule",
+        "poke_interval": poll.total_seconds(),
+        "max_attempts": int(max_wait / poll),
+        "timeout": max_wait.total_seconds(),
+        "execution_timeout": max_wait,
+    }
+
+
+def cluster():
+    config = json.loads((HERE / "cluster_configs" / "$app.json").read_text())
+    del config["$$schema"]
+    run = {
+        "team": "$team",
+        "airflow_dag_id": DAG_ID,
+        "airflow_run_id": "{{ run_id }}",
+        "airflow_cluster": "$app",
+    }
+    tags = {tag["Key"]: tag["Value"] for tag in config.get("Tags", [])} | run
+    instances = {**config["Instances"], **SETTINGS["EMR_SECURITY_GROUPS"]}
+    subnets = SETTINGS["EMR_SUBNET_IDS"]
+    if "InstanceFleets" in instances and subnets:
+        instances["Ec2SubnetIds"] = subnets
+    elif subnets:
+        instances["Ec2SubnetId"] = subnets[0]
+    security = SETTINGS["EMR_SECURITY_CONFIGURATION"]
+    job_flow = {
+        "Name": f"{DAG_ID}.$app",
+        "AutoTerminationPolicy": {"IdleTimeout": SETTINGS["EMR_IDLE_TIMEOUT_SECONDS"]},
+        **config,
+        "Instances": {**instances, "KeepJobFlowAliveWhenNoSteps": True},
+        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+        "ServiceRole": SETTINGS["EMR_SERVICE_ROLE"],
+        "JobFlowRole": SETTINGS["EMR_INSTANCE_PROFILE"],
+        **({"SecurityConfiguration": security} if security else {}),
+    }
+    create = EmrCreateJobFlowOperator(
+        task_id="create_cluster_$app",
+        job_flow_overrides=job_flow,
+        pool="$pool",
+        emr_conn_id=None,
+        wait_for_completion=False,
+        deferrable=False,
+        **AWS,
     )
+    create.template_ext = ()  # a value ending in .json is data, not a template file
+    ready = EmrJobFlowSensor(
+        task_id="wait_for_cluster_$app",
+        job_flow_id=CLUSTER_ID,
+        target_states=["RUNNING", "WAITING"],
+        failed_states=["TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"],
+        **sensor_args(timedelta(seconds=30), timedelta(hours=1)) | {"deferrable": False},
+    )
+    terminate = EmrTerminateJobFlowOperator(
+        task_id="terminate_cluster_$app", job_flow_id=CLUSTER_ID, deferrable=False, **AWS
+    )
+    return create, ready, terminate
+
+
+def step(name, params):
+    job = json.loads((HERE / "job_configs" / f"{name}.json").read_text())
+    flags = {**job["JobParams"], **{f"--{key}": value for key, value in params.items()}}
+    args = ["spark-submit"]
+    for flag, value in job["SparkArgs"].items():
+        for item in value if isinstance(value, list) else [value]:
+            args += [flag, item]
+    args.append(job["ScriptPath"])
+    for flag, value in flags.items():
+        args += [flag, value]
+    add = EmrAddStepsOperator(
+        task_id=name,
+        job_flow_id=CLUSTER_ID,
+        steps=[
+            {
+                "Name": name,
+                "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+            }
+        ],
+        wait_for_completion=False,
+        deferrable=False,
+        **AWS,
+    )
+    add.template_ext = ()
     check = EmrStepSensor(
-        task_id=f"wait_for_{task_id}", job_flow_id=CLUSTER_ID,
-        step_id="{{ ti.xcom_pull(task_ids='%s')[0] }}" % task_id, mode="reschedule",
+        task_id=f"wait_for_{name}",
+        job_flow_id=CLUSTER_ID,
+        step_id="{{ ti.xcom_pull(task_ids='%s')[0] }}" % name,
+        **sensor_args(timedelta(seconds=60), timedelta(hours=24)),
     )
     add >> check
     return add, check
 """
 
+# How the twin reaches Kubernetes: as the libraries do for the environment (K8S_EKS_CLUSTER).
+RAW_POD_IMPORTS = {
+    "KubernetesPodOperator": "from airflow.providers.cncf.kubernetes.operators.pod import "
+    "KubernetesPodOperator\nfrom kubernetes.client import models as k8s\n",
+    "EksPodOperator": "from airflow.providers.amazon.aws.operators.eks import EksPodOperator\n"
+    "from kubernetes.client import models as k8s\n",
+}
+RAW_CONNECTION = {
+    "KubernetesPodOperator": """in_cluster=SETTINGS["K8S_IN_CLUSTER"],
+        config_file=SETTINGS["K8S_CONFIG_FILE"],
+        kubernetes_conn_id=SETTINGS["K8S_CONN_ID"],""",
+    "EksPodOperator": """cluster_name=SETTINGS["K8S_EKS_CLUSTER"],
+        aws_conn_id=SETTINGS["AWS_CONN_ID"],
+        region=SETTINGS["AWS_REGION"],""",
+}
+
 RAW_POD = """
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from kubernetes.client import models as k8s
-"""
 
-RAW_DAG = """
-with DAG(
-    dag_id="raw.{app}", schedule="0 1 * * *", start_date=pendulum.datetime(2026, 1, 1),
-    default_args={{"owner": "team", "retries": 2}}, tags=["team"],
-):
-    release = PythonOperator(task_id="release", python_callable=lambda: Variable.get("release"))
-{body}
-"""
-
-RAW_CREATE = """
-    cluster = json.loads(next((HERE / "cluster_configs").glob("*.json")).read_text())
-    create = EmrCreateJobFlowOperator(task_id="create_cluster", job_flow_overrides=cluster)
-    ready = EmrJobFlowSensor(
-        task_id="wait_for_cluster", job_flow_id=CLUSTER_ID, target_states=["RUNNING", "WAITING"],
-        mode="reschedule",
-    )
-    terminate = EmrTerminateJobFlowOperator(task_id="terminate_cluster", job_flow_id=CLUSTER_ID)
-"""
-
-RAW_SCORE = """
-    score = KubernetesPodOperator(
-        task_id="score", name="score", namespace="team",
-        image="registry.example.com/{app}-score:" + RELEASE,
-        arguments=["--date", "{{{{ ds }}}}"], get_logs=True,
-        on_finish_action="delete_succeeded_pod",
+def score(source_path):
+    timeout = SETTINGS["K8S_JOB_TIMEOUT_SECONDS"]
+    return $operator(
+        task_id="score",
+        image=SETTINGS["IMAGE_REGISTRY"] + "/$app-score:{{ release() }}",
+        arguments=[
+            "--source_path", source_path,
+            "--result_path", data_path("score"),
+            "--date", "{{ ds }}",
+        ],
         container_resources=k8s.V1ResourceRequirements(
-            limits={{"memory": "1Gi", "cpu": "500m"}}, requests={{"memory": "1Gi", "cpu": "500m"}},
+            limits={"memory": "1Gi", "cpu": "500m"}, requests={"memory": "1Gi", "cpu": "500m"}
         ),
-        security_context=k8s.V1PodSecurityContext(run_as_non_root=True),
+        namespace=SETTINGS["K8S_NAMESPACE"],
+        image_pull_secrets=[
+            k8s.V1LocalObjectReference(name=name) for name in SETTINGS["K8S_IMAGE_PULL_SECRETS"]
+        ],
+        service_account_name=SETTINGS["K8S_SERVICE_ACCOUNT"],
+        get_logs=True,
+        do_xcom_push=False,
+        on_finish_action=SETTINGS["K8S_ON_FINISH_ACTION"],
+        startup_timeout_seconds=SETTINGS["K8S_STARTUP_TIMEOUT_SECONDS"],
+        deferrable=SETTINGS["DEFERRABLE"],
+        security_context=k8s.V1PodSecurityContext(
+            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+        ),
+        container_security_context=k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+        ),
+        logging_interval=300,
+        execution_timeout=timedelta(seconds=timeout),
+        active_deadline_seconds=timeout,
+        $connection
+        volumes=[k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource())],
+        volume_mounts=[k8s.V1VolumeMount(name="tmp", mount_path="/tmp")],
+        labels={
+            "team": "$team",
+            "project": "$package",
+            "app": "$app",
+            "dag": DAG_ID,
+            "task": "score",
+        },
     )
 """
 
 RAW_BODY = {
-    "spark": RAW_CREATE
-    + """
-    add, check = step("daily_event_counts", "daily_event_counts.json")
-    release >> create >> ready >> add
+    "spark": """    create, ready, terminate = cluster()
+    add, check = step("daily_event_counts", {"output_path": data_path("daily_event_counts")})
+    pin >> create >> ready >> add
     check >> terminate.as_teardown(setups=[create, ready])
 """,
-    "k8s": RAW_SCORE + "    release >> score\n",
-    "hybrid": RAW_CREATE
-    + RAW_SCORE
-    + """
-    pre, pre_check = step("preprocess", "preprocess.json")
-    post, post_check = step("postprocess", "postprocess.json")
-    release >> create >> ready >> pre
-    pre_check >> score >> post
+    "k8s": """    pin >> score("{{ config.DATA_BUCKET }}/landing/orders/{{ ds }}")
+""",
+    "hybrid": """    create, ready, terminate = cluster()
+    pre, pre_check = step("preprocess", {"output_path": data_path("preprocess")})
+    scored = score(data_path("preprocess"))
+    post, post_check = step(
+        "postprocess", {"input_path": data_path("score"), "output_path": data_path("postprocess")}
+    )
+    pin >> create >> ready >> pre
+    pin >> scored
+    pre_check >> scored >> post
+    pre_check >> post
     post_check >> terminate.as_teardown(setups=[create, ready])
 """,
 }
+RAW_SCHEDULE = {"spark": "0 1 * * *", "k8s": "0 3 * * *", "hybrid": "0 2 * * *"}
+RAW_TAGS = {"spark": '"spark"', "k8s": '"k8s"', "hybrid": '"spark", "k8s"'}
 
 
-def raw_dag(app: str, pattern: str) -> str:
-    imports = RAW_HEADER
-    if pattern in ("spark", "hybrid"):
-        imports += RAW_CLUSTER
-    if pattern in ("k8s", "hybrid"):
-        imports += RAW_POD
-    return imports + RAW_DAG.format(app=app, body=RAW_BODY[pattern].format(app=app))
+def raw_dag(app: str, pattern: str, library_dag: Path, settings: dict) -> str:
+    """The raw twin of `library_dag`, app `app` of `pattern`, for the environment `settings`."""
+    clusters, pods = pattern in ("spark", "hybrid"), pattern in ("k8s", "hybrid")
+    pod = "EksPodOperator" if settings["K8S_EKS_CLUSTER"] else "KubernetesPodOperator"
+    names = {"app": app, "package": PACKAGE, "team": TEAM}
+    functions = (RAW_CLUSTER if clusters else "") + (RAW_POD if pods else "")
+    return Template(RAW_DAG).substitute(
+        names,
+        doc=ast.get_docstring(ast.parse(library_dag.read_text()), clean=False),
+        dag_id=f"{PACKAGE}.{app}",
+        variable=VARIABLE,
+        schedule=RAW_SCHEDULE[pattern],
+        tags=RAW_TAGS[pattern],
+        max_active_runs="\n    max_active_runs=1," if clusters else "",
+        imports=(RAW_CLUSTER_IMPORTS if clusters else "") + (RAW_POD_IMPORTS[pod] if pods else ""),
+        functions=Template(functions).substitute(
+            names, pool=EMR_POOL, operator=pod, connection=RAW_CONNECTION[pod]
+        ),
+        body=RAW_BODY[pattern],
+    )
 
 
 def generate(pattern: str, count: int, workdir: Path) -> tuple[Path, Path]:
     """Two DAGs folders of `count` apps each: `library` (the package, apps made by the scaffold)
     and `raw` (the same apps and configs, DAG files written with the provider operators)."""
     answers = new_app.recorded_answers()
-    package = answers["package"]
     library, raw = workdir / f"library-{pattern}-{count}", workdir / f"raw-{pattern}-{count}"
     # The package without its own DAGs (apps, the ops DAGs): only the generated apps are parsed.
     ignore = shutil.ignore_patterns("apps", "ops", "__pycache__")
-    shutil.copytree(REPO / "dags" / package, library / package, ignore=ignore)
+    shutil.copytree(REPO / "dags" / PACKAGE, library / PACKAGE, ignore=ignore)
+    settings = library / PACKAGE / "environments" / f"{ENVIRONMENT}.json"
+    raw.mkdir(parents=True)
+    shutil.copy(settings, raw / "settings.json")
     model = f"bench_{pattern}"
     rendered = workdir / "render" / pattern / model
     if not rendered.exists():
         new_app.render(model, pattern, answers, rendered.parent)
-    model_dir = rendered / "dags" / package / "apps" / model
+    model_dir = rendered / "dags" / PACKAGE / "apps" / model
     for index in range(count):
         app = f"{model}_{index}"
-        copy_app(model_dir, library / package / "apps" / app, model, app)
+        copy_app(model_dir, library / PACKAGE / "apps" / app, model, app)
         copy_app(model_dir, raw / app, model, app)
-        (raw / app / f"{app}_dag.py").write_text(raw_dag(app, pattern))
+        library_dag = library / PACKAGE / "apps" / app / f"{app}_dag.py"
+        twin = raw_dag(app, pattern, library_dag, json.loads(settings.read_text()))
+        (raw / app / f"{app}_dag.py").write_text(twin)
     return library, raw
 
 
@@ -197,7 +370,7 @@ class Processor:
         self.workdir = workdir
         self.database = workdir / "migrated.db"
         self.env = os.environ | {
-            ENVIRONMENT_VARIABLE: "dev",
+            ENVIRONMENT_VARIABLE: ENVIRONMENT,
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             # CPU is measured, not wall time: a loaded machine must not time a parse out.
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "600",
@@ -237,23 +410,25 @@ class Processor:
             sys.exit(f"bench: airflow {' '.join(arguments)} failed, see {log}:\n{tail(log)}")
         return Cpu(usage.ru_utime + usage.ru_stime, children)
 
-    def parse(self, folder: Path, files: int) -> Cpu:
-        """CPU seconds of one parse of every DAG file in `folder` (all must load)."""
+    def parse(self, folder: Path, files: int) -> Run:
+        """One parse of every DAG file in `folder` (all must load): its CPU seconds, and the
+        DAGs as the processor serialized them."""
         home = self.workdir / f"home-{next(self.runs)}"
         home.mkdir()
         shutil.copy(self.database, home / "airflow.db")
         cpu = self.airflow(["dag-processor", "-n", "1"], home, folder)
         with sqlite3.connect(home / "airflow.db") as db:
             errors = db.execute("SELECT filename, stacktrace FROM import_error").fetchall()
-            dags = db.execute("SELECT count(*) FROM dag").fetchone()[0]
+            rows = db.execute("SELECT dag_id, data, data_compressed FROM serialized_dag")
+            dags = {dag: json.loads(data or zlib.decompress(packed)) for dag, data, packed in rows}
         if errors:
             sys.exit(f"bench: {folder}: import errors:\n{errors[0][0]}\n{errors[0][1]}")
-        if dags != files:
-            sys.exit(f"bench: {folder}: {dags} DAGs parsed, expected {files}; see {home}")
+        if len(dags) != files:
+            sys.exit(f"bench: {folder}: {len(dags)} DAGs parsed, expected {files}; see {home}")
         shutil.rmtree(home)
-        return cpu
+        return Run(*cpu, dags)
 
-    def parse_together(self, folders: list[Path], files: int) -> list[Cpu]:
+    def parse_together(self, folders: list[Path], files: int) -> list[Run]:
         """`parse` of each folder, side by side on up to two cores: a folder and its twin share
         whatever load the machine has, and the bench takes half the time."""
         return list(self.cores.map(self.parse, folders, [files] * len(folders)))
@@ -262,6 +437,61 @@ class Processor:
 class Cpu(NamedTuple):
     total: float  # the processor and its children
     children: float | None  # its children (the parsers) alone; None where /proc is not
+
+
+class Run(NamedTuple):
+    total: float
+    children: float | None
+    dags: dict[str, dict]  # serialized, by DAG id
+
+
+# What a twin does its own way: the libraries build tasks from subclasses of the provider
+# operators (their class, module and added template fields), and the `release` task.
+LIBRARY_OWN = {"_task_module", "task_type", "template_fields", "template_fields_renderers"}
+LIBRARY_OWN |= {"ui_color", "run_tags"}
+
+
+def check_twins(library: dict[str, dict], raw: dict[str, dict]) -> None:
+    """Stop unless every twin builds the DAG of its library file: the same DAG arguments, tasks,
+    dependencies and operator arguments, as the processor serialized them."""
+    for dag_id, serialized in library.items():
+        found = difference(shape(serialized), shape(raw.get(dag_id, {"dag": {}})), dag_id)
+        if found:
+            sys.exit(
+                f"bench: the raw twin of {dag_id} builds another DAG: {found} "
+                "(write the twin as the libraries build the DAG: RAW_* in scripts/bench_parse.py)"
+            )
+
+
+def shape(serialized: dict) -> dict:
+    """A serialized DAG without what a twin does its own way (LIBRARY_OWN) or where it lives."""
+    dag = dict(serialized["dag"])
+    tasks = {}
+    for task in dag.pop("tasks", []):
+        fields = {key: value for key, value in task["__var"].items() if key not in LIBRARY_OWN}
+        if fields["task_id"] == "release":  # the libraries' own operator, a PythonOperator here
+            fields = {key: fields.get(key) for key in ("task_id", "downstream_task_ids")}
+        tasks[fields["task_id"]] = fields
+    for key in ("fileloc", "relative_fileloc", "_processor_dags_folder"):
+        dag.pop(key, None)
+    return dag | {"tasks": tasks}
+
+
+def difference(library: object, raw: object, where: str) -> str | None:
+    """Where two JSON values first differ, and how; None if they do not."""
+    if isinstance(library, dict) and isinstance(raw, dict):
+        for key in sorted(library.keys() | raw.keys()):
+            found = difference(library.get(key, "<none>"), raw.get(key, "<none>"), f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(library, list) and isinstance(raw, list) and len(library) == len(raw):
+        for index, (left, right) in enumerate(zip(library, raw, strict=True)):
+            found = difference(left, right, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    return None if library == raw else f"{where} is {library!r}, the twin's {raw!r}"
 
 
 def children_cpu(pid: int) -> float | None:
@@ -326,6 +556,7 @@ def main() -> None:
             print(f"{bytecode:<9}(empty folder: {empty:.2f} s per run)")
             for (pattern, size), (library, raw) in folders.items():
                 runs = [processor.parse_together([library, raw], size) for _ in range(repeats)]
+                check_twins(runs[0][0].dags, runs[0][1].dags)
                 sides = list(zip(*runs, strict=True))  # library's runs, raw's runs
                 parse = per_file(sides, "children", size, baseline=0.0)
                 whole = per_file(sides, "total", size, baseline=empty)
@@ -334,7 +565,7 @@ def main() -> None:
 
 
 def per_file(
-    sides: list[tuple[Cpu, ...]], field: str, files: int, baseline: float
+    sides: list[tuple[Run, ...]], field: str, files: int, baseline: float
 ) -> list[float] | None:
     """Each side's cheapest run of `field`, minus `baseline`, per file; None if not measured."""
     values = [[getattr(run, field) for run in runs] for runs in sides]

@@ -1,6 +1,7 @@
 """Job and cluster configs: every kind of mistake stops the DAG with the file, key and problem."""
 
 import json
+import tempfile
 import textwrap
 
 import pytest
@@ -209,7 +210,7 @@ def test_a_bad_config_is_an_import_error_of_the_dag_file(tmp_path):
 def test_a_config_is_validated_once_per_version(tmp_path, monkeypatch):
     """Each DAG processor parse is a fresh process: validating unchanged content again is waste,
     but any change to the content is validated, and an invalid config is never remembered."""
-    monkeypatch.setattr(configs, "VALIDATED_DIR", tmp_path / "validated")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a private folder of its own
     path = write(tmp_path, JOB, "my_job.json")
     assert load_config(path, "job_config") == without(JOB, "$schema")
 

@@ -115,7 +115,7 @@ CLUSTER = {
 def dag(dags_folder, monkeypatch):
     """The e2e app, written into the DAGs folder and parsed as the DAG processor does."""
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    monkeypatch.setattr(emr, "load_settings", lambda: load_settings()._replace(DEFERRABLE=False))
+    monkeypatch.setattr(emr, "load_settings", lambda: load_settings().replace(DEFERRABLE=False))
     monkeypatch.setattr(emr, "CLUSTER_POLL", timedelta(seconds=1))
     monkeypatch.setattr(emr, "CLUSTER_MAX_WAIT", timedelta(seconds=3))
     app = dags_folder / APP

@@ -35,7 +35,7 @@ FLEETS = {
 def cluster_request(tmp_path, monkeypatch, config=CLUSTER_CONFIG, **changes) -> dict:
     """The RunJobFlow request a Cluster makes in the dev environment changed by `changes`."""
     monkeypatch.setattr(
-        emr, "load_settings", lambda: settings.load_settings("dev")._replace(**changes)
+        emr, "load_settings", lambda: settings.load_settings("dev").replace(**changes)
     )
     (tmp_path / "cluster_configs").mkdir()
     (tmp_path / "cluster_configs" / "c.json").write_text(json.dumps(config))

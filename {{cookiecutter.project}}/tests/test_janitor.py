@@ -102,7 +102,7 @@ def test_a_cluster_older_than_the_maximum_age_goes_even_if_its_run_goes_on(emr_c
 
 def test_dry_run_comes_from_the_settings(janitor_dag, emr_client, monkeypatch):
     orphan = start_cluster(emr_client, "orphan", **run_tags(f"{PACKAGE}.gone", "manual__gone"))
-    dry = load_settings()._replace(EMR_JANITOR_DRY_RUN=True)
+    dry = load_settings().replace(EMR_JANITOR_DRY_RUN=True)
     monkeypatch.setattr("{{ cookiecutter.package }}.settings.load_settings", lambda: dry)
 
     janitor_dag.test(logical_date=pendulum.datetime(2026, 2, 3, tz="UTC"))

@@ -120,7 +120,7 @@ def test_operator_follows_the_team_conventions():
 
 
 def test_environment_settings_reach_the_pod(monkeypatch):
-    prod = load_settings("prod")._replace(
+    prod = load_settings("prod").replace(
         K8S_IMAGE_PULL_SECRETS=("registry-credentials",),
         K8S_SERVICE_ACCOUNT="jobs",
         K8S_NAMESPACE="prod-jobs",
@@ -228,7 +228,7 @@ def test_an_eks_cluster_is_reached_with_the_aws_connection(monkeypatch):
     """Airflow outside the cluster (MWAA): the amazon provider's EksPodOperator, pods only."""
     from airflow.providers.amazon.aws.operators.eks import EksPodOperator
 
-    eks = SETTINGS._replace(K8S_IN_CLUSTER=False, K8S_EKS_CLUSTER="team-cluster")
+    eks = SETTINGS.replace(K8S_IN_CLUSTER=False, K8S_EKS_CLUSTER="team-cluster")
     monkeypatch.setattr(k8s, "load_settings", lambda: eks)
     task = job()
     assert isinstance(task, EksPodOperator)

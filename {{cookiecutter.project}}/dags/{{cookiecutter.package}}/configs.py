@@ -7,15 +7,13 @@ left alone and rendered by Airflow at run time.
 Validating is the slowest part of parsing a DAG file, and the DAG processor parses every file
 again and again, each time in a fresh process. So a config is validated once per version: a
 valid one leaves a marker named by the hash of its content and its schema in a private folder
-under the temporary directory, and later parses of the same content skip the validation.
+(parse_cache.py), and later parses of the same content skip the validation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -23,8 +21,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from {{ cookiecutter.package }}.parse_cache import private_folder
+
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
-VALIDATED_DIR = Path(tempfile.gettempdir()) / f"{__package__}-valid-configs-{os.getuid()}"
 
 
 class ConfigError(ValueError):
@@ -67,13 +66,9 @@ def load_config(path: str | Path, schema_name: str) -> dict[str, Any]:
 
 
 def validated_marker(text: bytes, schema_name: str) -> Path | None:
-    """The marker of `text` valid against the schema; None where no private folder can be had
-    (read-only, or not ours): then every parse validates."""
-    try:
-        VALIDATED_DIR.mkdir(mode=0o700, exist_ok=True)
-        if VALIDATED_DIR.stat().st_uid != os.getuid():
-            return None
-    except OSError:
+    """The marker of `text` valid against the schema; None where there is no private folder:
+    then every parse validates."""
+    folder = private_folder("valid-configs")
+    if folder is None:
         return None
-    digest = hashlib.sha256(schema_text(schema_name) + b"\0" + text).hexdigest()
-    return VALIDATED_DIR / digest
+    return folder / hashlib.sha256(schema_text(schema_name) + b"\0" + text).hexdigest()

@@ -43,7 +43,7 @@ PIN_KEY = "release"  # in the release task's state store, which lives as long as
 MANIFEST = "release.json"
 TEMPLATE = "{{ release() }}"
 # Releases name image tags and bucket prefixes: Docker's tag rules, which a SHA and `local` meet.
-RELEASE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+RELEASE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # compiled when a run asks, not at parse
 
 
 class ReleaseError(AirflowFailException):
@@ -101,7 +101,7 @@ class PinRelease(BaseOperator):
                     f"no release: the Airflow Variable {VARIABLE} is not set (the deploy sets "
                     f'it) and the run\'s conf names none ({{"{CONF_KEY}": "<commit SHA>"}})'
                 )
-        if not isinstance(chosen, str) or not RELEASE_NAME.match(chosen):
+        if not isinstance(chosen, str) or not re.fullmatch(RELEASE_NAME, chosen):
             raise ReleaseError(f"{source}: {chosen!r} is not a release name (a commit SHA)")
         return chosen, source
 
