@@ -78,3 +78,11 @@ def test_a_cache_folder_others_can_open_is_not_used(tmp_path):
     assert not list(folder.iterdir())
     refused = parse(PACKAGE_DIR.parent, tmp_path, NO_COMPILING)
     assert "compiled from source" in refused.stderr
+
+
+def test_a_cache_folder_that_links_elsewhere_is_not_used(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    cache_folder(tmp_path).symlink_to(elsewhere)
+    assert parse(PACKAGE_DIR.parent, tmp_path).returncode == 0
+    assert not list(elsewhere.iterdir())

@@ -9,8 +9,8 @@ imports this package anew. Two things would be redone there every time for nothi
   keeps their bytecode here, per content and Python version;
 - validating unchanged configs (configs.py keeps a marker per valid content here).
 
-The folder is `<temporary directory>/{{ cookiecutter.package }}-<purpose>-<uid>`, readable by this user
-alone; where it cannot be had (read-only, or not ours alone), the work is done every time.
+The folder is `<temporary directory>/<package>-<purpose>-<uid>`, readable by this user alone;
+where it cannot be had (read-only, or not ours alone), the work is done every time.
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ def private_folder(purpose: str) -> Path | None:
     folder = Path(tempfile.gettempdir()) / f"{__package__}-{purpose}-{os.getuid()}"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        status = folder.stat()
+        status = folder.lstat()  # a link to elsewhere is not the folder
     except OSError:
         return None
-    if status.st_uid != os.getuid() or stat.S_IMODE(status.st_mode) & 0o077:
-        return None
-    return folder
+    ours_alone = status.st_uid == os.getuid() and not stat.S_IMODE(status.st_mode) & 0o077
+    return folder if stat.S_ISDIR(status.st_mode) and ours_alone else None
 
 
 def load_modules_cached(package_path: list[str]) -> None:
