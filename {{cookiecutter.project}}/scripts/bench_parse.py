@@ -1,16 +1,13 @@
 {% raw %}"""Parse cost under Airflow's DAG processor: DAGs written with the team libraries against raw twins.
 
-    make bench [N=5] [REPEATS=3]
+    make bench [N=5] [REPEATS=2]
 
 For each pattern (spark, k8s, hybrid) it generates N apps with the scaffold of `make new-app`
 and their raw twins: the same tasks and JSON configs written with the provider operators alone
 (the run's `release` task too, as a PythonOperator). The real `airflow dag-processor -n 4`
-(sqlite, a throwaway AIRFLOW_HOME) parses each folder 4 times, as production does: one
-child process per file and loop, forked after pre-importing the `airflow.*` modules that file
-names. Production's processor runs for days; the first loop, right after the manager's
-pre-imports, is the least typical of its loops (the garbage collector's full collections,
-~50 ms each, fall in its children), so it counts for a quarter. Two figures per DAG file and
-parse, in CPU seconds:
+(sqlite, a throwaway AIRFLOW_HOME) parses each folder 4 times, as production does every 30 s:
+one child process per file and loop, forked after pre-importing the `airflow.*` modules that
+file names. Two figures per DAG file and parse, in CPU seconds:
 
 - `parse`: the forked parsers' CPU divided by the parses, what every parse loop pays per file
   (read from /proc while the finished processor waits to be reaped; Linux only);
@@ -24,10 +21,14 @@ PYTHONDONTWRITEBYTECODE=1 leaves them), then with everything compiled by compile
 production images usually ship). The goal: library/raw at most 1.05 for each pattern.
 
 A processor run's total scatters by about 5% (the manager's work follows the machine's load),
-10% of an `all` figure; the parsers' own CPU scatters far less. Every folder is parsed REPEATS
-times and the cheapest run counts (the least disturbed; the work itself never shrinks). A
-folder and its twin are parsed at the same time, on two cores where there are two, and so are
-two runs over the empty folder.
+10% of an `all` figure. A parser's CPU jumps by ~100 ms when the garbage collector makes a full
+collection in it, sweeping the objects of the manager's pre-imports (Airflow freezes the
+manager's heap before them); whether it does depends on the counters it inherits and on how
+much it allocates. Four loops make four times the parses per processor start, so one such
+collection weighs a quarter as much in a figure. Every folder is parsed REPEATS times and the
+cheapest run counts (the least disturbed; the work itself never shrinks). A folder and its twin
+are parsed at the same time, on two cores where there are two, and so are two runs over the
+empty folder.
 """
 
 from __future__ import annotations
@@ -525,7 +526,7 @@ def compile_bytecode(pycache: Path, *trees: str | Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=5, help="apps per pattern (5)")
-    parser.add_argument("repeats", nargs="?", type=int, default=3, help="runs per folder (3)")
+    parser.add_argument("repeats", nargs="?", type=int, default=2, help="runs per folder (2)")
     arguments = parser.parse_args()
     count, repeats = arguments.n, arguments.repeats
     if count < 1 or repeats < 1:
