@@ -3,8 +3,9 @@
     make bench [N=5] [REPEATS=2]
 
 For each pattern (spark, k8s, hybrid) it generates N apps with the scaffold of `make new-app`
-and their raw twins: the same tasks and JSON configs written with the provider operators alone
-(the run's `release` task too, as a PythonOperator). The real `airflow dag-processor -n 4`
+and their raw twins: the same DAGs written by hand with the provider operators alone, from the
+same JSON configs (the run's `release` task as a PythonOperator); the bench stops if a twin's
+serialized DAG differs from its library DAG's. The real `airflow dag-processor -n 4`
 (sqlite, a throwaway AIRFLOW_HOME) parses each folder 4 times, as production does every 30 s:
 one child process per file and loop, forked after pre-importing the `airflow.*` modules that
 file names. Two figures per DAG file and parse, in CPU seconds:
@@ -350,13 +351,13 @@ def generate(pattern: str, count: int, workdir: Path) -> tuple[Path, Path]:
     if not rendered.exists():
         new_app.render(model, pattern, answers, rendered.parent)
     model_dir = rendered / "dags" / PACKAGE / "apps" / model
+    environment = json.loads(settings.read_text())
     for index in range(count):
         app = f"{model}_{index}"
         copy_app(model_dir, library / PACKAGE / "apps" / app, model, app)
         copy_app(model_dir, raw / app, model, app)
         library_dag = library / PACKAGE / "apps" / app / f"{app}_dag.py"
-        twin = raw_dag(app, pattern, library_dag, json.loads(settings.read_text()))
-        (raw / app / f"{app}_dag.py").write_text(twin)
+        (raw / app / f"{app}_dag.py").write_text(raw_dag(app, pattern, library_dag, environment))
     return library, raw
 
 
@@ -433,7 +434,7 @@ class Processor:
         if len(dags) != files:
             sys.exit(f"bench: {folder}: {len(dags)} DAGs parsed, expected {files}; see {home}")
         shutil.rmtree(home)
-        return Run(*cpu, dags)
+        return Run(cpu, dags)
 
     def parse_together(self, folders: list[Path], files: int) -> list[Run]:
         """`parse` of each folder, side by side on up to two cores: a folder and its twin share
@@ -447,15 +448,20 @@ class Cpu(NamedTuple):
 
 
 class Run(NamedTuple):
-    total: float
-    children: float | None
+    cpu: Cpu
     dags: dict[str, dict]  # serialized, by DAG id
 
 
 # What a twin does its own way: the libraries build tasks from subclasses of the provider
 # operators (their class, module and added template fields), and the `release` task.
-LIBRARY_OWN = {"_task_module", "task_type", "template_fields", "template_fields_renderers"}
-LIBRARY_OWN |= {"ui_color", "run_tags"}
+LIBRARY_OWN = {
+    "_task_module",
+    "task_type",
+    "template_fields",
+    "template_fields_renderers",
+    "ui_color",
+    "run_tags",
+}
 
 
 def check_twins(library: dict[str, dict], raw: dict[str, dict]) -> None:
@@ -559,7 +565,7 @@ def main() -> None:
                 dags = [folder for pair in folders.values() for folder in pair]
                 compile_bytecode(pycache, *{paths["purelib"], paths["platlib"]}, *dags)
             empties = [processor.parse_together([empty_folder] * 2, 0) for _ in range(repeats)]
-            empty = min(run.total for pair in empties for run in pair)
+            empty = min(run.cpu.total for pair in empties for run in pair)
             print(f"{bytecode:<9}(empty folder: {empty:.2f} s per run)")
             for (pattern, size), (library, raw) in folders.items():
                 runs = [processor.parse_together([library, raw], size) for _ in range(repeats)]
@@ -576,7 +582,7 @@ def per_file(
 ) -> list[float] | None:
     """Each side's cheapest run of `field`, minus `baseline`, per file and loop; None if not
     measured."""
-    values = [[getattr(run, field) for run in runs] for runs in sides]
+    values = [[getattr(run.cpu, field) for run in runs] for runs in sides]
     if any(None in side for side in values):
         return None
     return [(min(side) - baseline) / (files * LOOPS) for side in values]
