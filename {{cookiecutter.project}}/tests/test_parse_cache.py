@@ -1,4 +1,5 @@
-"""The package's modules are compiled once per version, even where Python writes no bytecode.
+"""Importing the package in a parser costs little: its modules are compiled once per version,
+even where Python writes no bytecode, and what the parser inherits is left out of its collections.
 
 Each test imports the package in a fresh interpreter, as each DAG processor parse does, with
 PYTHONDONTWRITEBYTECODE=1 and a temporary directory of its own.
@@ -26,6 +27,17 @@ def refuse(*args):
 CachingLoader.source_to_code = refuse
 """
 
+# Objects made before the package's import (as the parser inherits them) and after it.
+GARBAGE_COLLECTED = f"""
+import gc
+inherited = []
+import {PACKAGE}
+own = []
+swept = set(map(id, gc.get_objects()))
+assert id(inherited) not in swept, "inherited objects are swept by the parser's collections"
+assert id(own) in swept, "the parser's own objects are not swept by its collections"
+"""
+
 
 def parse(dags: Path, tmp: Path, code: str = "") -> subprocess.CompletedProcess:
     """Import the package's modules in a fresh interpreter, after running `code`."""
@@ -37,6 +49,10 @@ def parse(dags: Path, tmp: Path, code: str = "") -> subprocess.CompletedProcess:
             f"print({PACKAGE}.settings.PACKAGE)",
         ]
     )
+    return run(program, dags, tmp)
+
+
+def run(program: str, dags: Path, tmp: Path) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHONPATH": str(dags), "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmp)}
     return subprocess.run(
         [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=False
@@ -86,3 +102,8 @@ def test_a_cache_folder_that_links_elsewhere_is_not_used(tmp_path):
     cache_folder(tmp_path).symlink_to(elsewhere)
     assert parse(PACKAGE_DIR.parent, tmp_path).returncode == 0
     assert not list(elsewhere.iterdir())
+
+
+def test_objects_the_parser_inherits_are_left_out_of_its_collections(tmp_path):
+    collected = run(GARBAGE_COLLECTED, PACKAGE_DIR.parent, tmp_path)
+    assert collected.returncode == 0, collected.stderr
