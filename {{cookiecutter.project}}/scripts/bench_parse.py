@@ -22,11 +22,11 @@ PYTHONDONTWRITEBYTECODE=1 leaves them), then with everything compiled by compile
 production images usually ship). The goal: library/raw at most 1.05 for each pattern.
 
 A processor run's total scatters by about 5% (the manager's work follows the machine's load),
-10% of an `all` figure. A parser's CPU jumps by ~100 ms when the garbage collector makes a full
-collection in it, sweeping the objects of the manager's pre-imports (Airflow freezes the
-manager's heap before them); whether it does depends on the counters it inherits and on how
-much it allocates. Four loops make four times the parses per processor start, so one such
-collection weighs a quarter as much in a figure. Every folder is parsed REPEATS times and the
+10% of an `all` figure. A raw parser's CPU jumps by ~100 ms when the garbage collector makes a
+full collection in it, sweeping the objects of the manager's pre-imports (the package freezes
+them in library parsers: README, "DAG parse cost"); whether it does depends on the counters it
+inherits and on how much it allocates. Four loops make four times the parses per processor
+start, so one such collection weighs a quarter as much in a figure. Every folder is parsed REPEATS times and the
 cheapest run counts (the least disturbed; the work itself never shrinks). A folder and its twin
 are parsed at the same time, on two cores where there are two, and so are two runs over the
 empty folder.
