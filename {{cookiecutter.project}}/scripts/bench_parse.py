@@ -26,10 +26,10 @@ A processor run's total scatters by about 5% (the manager's work follows the mac
 full collection in it, sweeping the objects of the manager's pre-imports (the package freezes
 them in library parsers: README, "DAG parse cost"); whether it does depends on the counters it
 inherits and on how much it allocates. Four loops make four times the parses per processor
-start, so one such collection weighs a quarter as much in a figure. Every folder is parsed REPEATS times and the
-cheapest run counts (the least disturbed; the work itself never shrinks). A folder and its twin
-are parsed at the same time, on two cores where there are two, and so are two runs over the
-empty folder.
+start, so one such collection weighs a quarter as much in a figure. Every folder is parsed
+REPEATS times and the cheapest run counts (the least disturbed; the work itself never shrinks).
+A folder and its twin are parsed at the same time, on two cores where there are two, and so are
+two runs over the empty folder.
 """
 
 from __future__ import annotations
