@@ -200,7 +200,7 @@ def test_answers_shape_the_deploy(baked):
     # deploy's first step checks those its later steps read.
     assert ('sync-dags "$ENVIRONMENT"\n' in workflows) == syncs
     assert ("--require DAGS_S3_URI" in workflows) == syncs
-    assert ("--require MWAA_ENVIRONMENT" in workflows) == (api == "mwaa")
+    assert f'--api {api} >> "$GITHUB_OUTPUT"' in workflows, "the first step checks set-release's"
     assert "DAGS_S3_PREFIX" not in workflows + readme
     assert "vars.MWAA_ENVIRONMENT" not in workflows and "| `MWAA_ENVIRONMENT` |" not in readme
     waits = re.search(r"^RETRY_WAITS = \((\d+), (\d+)\)$", script, re.MULTILINE).groups()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import boto3
 
-from scripts.deploy import DeployError
+from scripts.deploy import BadInput, DeployError
 
 if TYPE_CHECKING:
     from scripts.deploy.layout import Environment
@@ -119,7 +119,7 @@ def call_json(method: str, url: str, payload: dict, token: str | None = None) ->
 def required(environ: Mapping[str, str], *names: str) -> list[str]:
     missing = [name for name in names if not environ.get(name)]
     if missing:
-        raise DeployError(f"set {', '.join(missing)} in the environment")
+        raise BadInput(f"set {', '.join(missing)} in the environment")
     return [environ[name] for name in names]
 
 
@@ -136,6 +136,8 @@ class RestApi:
         url, username, password = required(
             environ, "AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"
         )
+        if not url.startswith(("https://", "http://")):
+            raise BadInput(f"AIRFLOW_URL must start with https:// or http://, got {url!r}")
         return cls(url.rstrip("/"), username, password)
 
     def __str__(self) -> str:

@@ -32,11 +32,14 @@ def s3_client(region: str):
 
 
 def show_settings(args: argparse.Namespace) -> None:
-    """key=value lines, ready for $GITHUB_OUTPUT. The deploy's first step: the `INFRA` settings
-    its later steps read (`--require`) are checked here, before anything ships."""
+    """key=value lines, ready for $GITHUB_OUTPUT. The deploy's first step: what its later steps
+    read is checked here, before anything ships: the `INFRA` settings (`--require`) and, with
+    `--api`, what set-release needs to reach Airflow."""
     environment = load_environment(args.environment)
     for name in args.require:
         environment.infra_setting(name)
+    if args.api:
+        airflow_variable.airflow_target(args.api, os.environ, environment)
     print(f"aws_region={environment.aws_region}")
     print(f"deployment_bucket={environment.deployment_bucket}")
     print(f"image_registry={environment.image_registry}")
@@ -171,6 +174,11 @@ def parser() -> argparse.ArgumentParser:
                 default=[],
                 choices=INFRA_USES,
                 help="fail unless the environment sets this INFRA setting (repeatable)",
+            )
+            command.add_argument(
+                "--api",
+                choices=airflow_variable.APIS,
+                help="fail unless set-release --api API would have what it needs",
             )
         if name == "build-images":
             command.add_argument("--tag", default="local", help="image tag (default: local)")

@@ -61,10 +61,35 @@ def test_a_short_sha_is_refused_before_anything_runs(capsys):
 def test_missing_airflow_settings_are_named(monkeypatch, capsys):
     for name in ("AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["set-release", "dev", RELEASE, "--api", "airflow", "--dry-run"]) == 1
+    assert main(["set-release", "dev", RELEASE, "--api", "airflow", "--dry-run"]) == 2
     assert capsys.readouterr().err == (
         "error: set AIRFLOW_URL, AIRFLOW_USERNAME, AIRFLOW_PASSWORD in the environment\n"
     )
+
+
+def test_the_first_step_stops_a_deploy_that_could_not_set_the_release(infra, monkeypatch, capsys):
+    """The settings step runs before anything ships: what set-release needs is checked there."""
+    for name in ("AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["settings", "dev"]) == 0, "without --api, Airflow is not the step's business"
+    capsys.readouterr()
+    assert main(["settings", "dev", "--api", "airflow"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "", "nothing for the deploy's later steps to use"
+    assert err == "error: set AIRFLOW_URL, AIRFLOW_USERNAME, AIRFLOW_PASSWORD in the environment\n"
+    monkeypatch.setenv("AIRFLOW_URL", "airflow.example.com")
+    monkeypatch.setenv("AIRFLOW_USERNAME", "deployer")
+    monkeypatch.setenv("AIRFLOW_PASSWORD", "secret")
+    assert main(["settings", "dev", "--api", "airflow"]) == 2
+    assert capsys.readouterr().err == (
+        "error: AIRFLOW_URL must start with https:// or http://, got 'airflow.example.com'\n"
+    )
+    monkeypatch.setenv("AIRFLOW_URL", "https://airflow.example.com")
+    assert main(["settings", "dev", "--api", "airflow"]) == 0
+    capsys.readouterr()
+    infra["MWAA_ENVIRONMENT"] = None
+    assert main(["settings", "dev", "--api", "mwaa"]) == 2
+    assert capsys.readouterr().err.startswith("error: set INFRA.MWAA_ENVIRONMENT")
 
 
 def test_mwaa_dry_run_names_the_environment(infra, capsys):
