@@ -41,6 +41,7 @@ TIMEOUT_SECONDS = 30
 RETRY_WAITS = (2, 8)
 # Too many requests, and what a web server answers while it restarts or its database is busy.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CLI_TOKEN_SECONDS = 60  # how long an MWAA CLI token is valid
 
 
 class HttpError(DeployError):
@@ -224,7 +225,13 @@ class MwaaCli:
     """The Airflow CLI of an MWAA environment, over its web server's `/aws_mwaa/cli` endpoint."""
 
     def __init__(self, client, environment: str) -> None:
-        token = client.create_cli_token(Name=environment)
+        self.client = client
+        self.environment = environment
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        token = self.client.create_cli_token(Name=self.environment)
+        self.signed_in = time.monotonic()
         self.url = f"https://{token['WebServerHostname']}/aws_mwaa/cli"
         self.headers = {
             "Authorization": f"Bearer {token['CliToken']}",
@@ -233,7 +240,15 @@ class MwaaCli:
 
     def run(self, *args: str) -> CliOutput:
         """Run one Airflow CLI command (MWAA answers 200 even when the command fails)."""
-        body = call("POST", self.url, shlex.join(args).encode(), self.headers)
+        command = shlex.join(args).encode()
+        try:
+            body = call("POST", self.url, command, self.headers)
+        except HttpError as error:
+            # A busy web server's retries can outlast the token, which MWAA then refuses.
+            if error.status != 403 or time.monotonic() - self.signed_in < CLI_TOKEN_SECONDS:
+                raise
+            self.sign_in()
+            body = call("POST", self.url, command, self.headers)
         answer = parse_json(body, "POST", self.url)
         return CliOutput(decode(answer.get("stdout")), decode(answer.get("stderr")))
 

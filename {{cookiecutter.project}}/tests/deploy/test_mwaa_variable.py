@@ -167,6 +167,25 @@ def test_a_rejected_token_is_one_line(web_server):
     assert "expired-token" not in str(raised.value)
 
 
+def test_a_token_refused_after_its_60_s_is_replaced(web_server, waits, monkeypatch):
+    """Retries of a busy web server can outlast a CLI token: then a new one is asked for."""
+    monkeypatch.setattr(airflow_variable, "CLI_TOKEN_SECONDS", 0)
+    web_server.busy = 2
+    client = boto3.client("mwaa", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        for token in ("expired-token", web_server.token):
+            stubber.add_response(
+                "create_cli_token",
+                {"CliToken": token, "WebServerHostname": web_server.hostname},
+                {"Name": ENVIRONMENT},
+            )
+        Mwaa(ENVIRONMENT, "eu-west-1").set_variable(RELEASE_VARIABLE, RELEASE, client=client)
+        stubber.assert_no_pending_responses()
+    assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
+    tokens = [request["headers"]["Authorization"] for request in web_server.requests]
+    assert tokens == ["Bearer expired-token"] + [f"Bearer {web_server.token}"] * 4
+
+
 def test_a_busy_web_server_is_asked_again(web_server, waits, capsys):
     web_server.busy = 2
     set_variable(web_server, RELEASE)
