@@ -184,6 +184,10 @@ def test_business_code_then_the_dags_then_the_variable(baked):
     )
     first_upload = next(i for i, s in enumerate(steps) if "push-images" in s.get("run", ""))
     assert credentials < first_upload
+    # The first step checks what set-release will need to reach Airflow, before anything ships.
+    settings, set_release = next(step for step in steps if step.get("id") == "settings"), steps[-1]
+    assert f"--api {answers['airflow_api']}" in settings["run"]
+    assert settings["env"].keys() == set_release["env"].keys() - {"RELEASE"}
 
 
 def test_answers_shape_the_deploy(baked):
@@ -200,7 +204,7 @@ def test_answers_shape_the_deploy(baked):
     # deploy's first step checks those its later steps read.
     assert ('sync-dags "$ENVIRONMENT"\n' in workflows) == syncs
     assert ("--require DAGS_S3_URI" in workflows) == syncs
-    assert f'--api {api} >> "$GITHUB_OUTPUT"' in workflows, "the first step checks set-release's"
+    assert "--require MWAA_ENVIRONMENT" not in workflows, "--api mwaa checks it"
     assert "DAGS_S3_PREFIX" not in workflows + readme
     assert "vars.MWAA_ENVIRONMENT" not in workflows and "| `MWAA_ENVIRONMENT` |" not in readme
     waits = re.search(r"^RETRY_WAITS = \((\d+), (\d+)\)$", script, re.MULTILINE).groups()

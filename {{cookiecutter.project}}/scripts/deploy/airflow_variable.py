@@ -138,7 +138,7 @@ class RestApi:
             environ, "AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"
         )
         if not url.startswith(("https://", "http://")):
-            raise BadInput(f"AIRFLOW_URL must start with https:// or http://, got {url!r}")
+            raise BadInput("AIRFLOW_URL must start with https:// or http://")
         return cls(url.rstrip("/"), username, password)
 
     def __str__(self) -> str:
@@ -227,11 +227,11 @@ class MwaaCli:
     def __init__(self, client, environment: str) -> None:
         self.client = client
         self.environment = environment
-        self.sign_in()
+        self.new_token()
 
-    def sign_in(self) -> None:
+    def new_token(self) -> None:
+        self.token_issued = time.monotonic()  # before asking: the token's age is never less
         token = self.client.create_cli_token(Name=self.environment)
-        self.signed_in = time.monotonic()
         self.url = f"https://{token['WebServerHostname']}/aws_mwaa/cli"
         self.headers = {
             "Authorization": f"Bearer {token['CliToken']}",
@@ -245,9 +245,9 @@ class MwaaCli:
             body = call("POST", self.url, command, self.headers)
         except HttpError as error:
             # A busy web server's retries can outlast the token, which MWAA then refuses.
-            if error.status != 403 or time.monotonic() - self.signed_in < CLI_TOKEN_SECONDS:
+            if error.status != 403 or time.monotonic() - self.token_issued < CLI_TOKEN_SECONDS:
                 raise
-            self.sign_in()
+            self.new_token()
             body = call("POST", self.url, command, self.headers)
         answer = parse_json(body, "POST", self.url)
         return CliOutput(decode(answer.get("stdout")), decode(answer.get("stderr")))

@@ -40,6 +40,9 @@ class MwaaWebServer(ThreadingHTTPServer):
         self.variables: dict[str, str] = {}
         self.pools: dict[str, dict] = {}
         self.requests: list[dict] = []
+        self.tokens = {self.token}  # the CLI tokens it accepts
+        self.token_lifetime: int | None = None  # requests a token is good for (None: all)
+        self.uses: dict[str, int] = {}
         self.read_only = False
         self.busy = 0  # how many requests to answer 503, as while the web server restarts
 
@@ -72,7 +75,10 @@ class MwaaCliHandler(BaseHTTPRequestHandler):
         self.server.requests.append(
             {"path": self.path, "headers": dict(self.headers), "body": body}
         )
-        if self.headers["Authorization"] != f"Bearer {self.server.token}":
+        token = self.headers["Authorization"].removeprefix("Bearer ")
+        uses = self.server.uses[token] = self.server.uses.get(token, 0) + 1
+        lifetime = self.server.token_lifetime
+        if token not in self.server.tokens or (lifetime and uses > lifetime):
             return self.answer(403, {"message": "Forbidden"})
         if self.path != "/aws_mwaa/cli":
             return self.answer(404, {"message": "Not Found"})
@@ -169,11 +175,14 @@ def test_a_rejected_token_is_one_line(web_server):
 
 def test_a_token_refused_after_its_60_s_is_replaced(web_server, waits, monkeypatch):
     """Retries of a busy web server can outlast a CLI token: then a new one is asked for."""
-    monkeypatch.setattr(airflow_variable, "CLI_TOKEN_SECONDS", 0)
+    # Each attempt that waited for an answer took its 30 s timeout.
+    monkeypatch.setattr(airflow_variable.time, "monotonic", lambda: 30.0 * len(waits))
+    web_server.tokens.add("first-token")
+    web_server.token_lifetime = 2
     web_server.busy = 2
     client = boto3.client("mwaa", region_name="eu-west-1")
     with Stubber(client) as stubber:
-        for token in ("expired-token", web_server.token):
+        for token in ("first-token", web_server.token):
             stubber.add_response(
                 "create_cli_token",
                 {"CliToken": token, "WebServerHostname": web_server.hostname},
@@ -183,7 +192,7 @@ def test_a_token_refused_after_its_60_s_is_replaced(web_server, waits, monkeypat
         stubber.assert_no_pending_responses()
     assert web_server.variables == {RELEASE_VARIABLE: RELEASE}
     tokens = [request["headers"]["Authorization"] for request in web_server.requests]
-    assert tokens == ["Bearer expired-token"] + [f"Bearer {web_server.token}"] * 4
+    assert tokens == ["Bearer first-token"] * 3 + [f"Bearer {web_server.token}"] * 2
 
 
 def test_a_busy_web_server_is_asked_again(web_server, waits, capsys):
