@@ -245,7 +245,8 @@ class MwaaCli:
             body = call("POST", self.url, command, self.headers)
         except HttpError as error:
             # A busy web server's retries can outlast the token, which MWAA then refuses.
-            if error.status != 403 or time.monotonic() - self.token_issued < CLI_TOKEN_SECONDS:
+            expired = time.monotonic() - self.token_issued >= CLI_TOKEN_SECONDS
+            if error.status not in (401, 403) or not expired:
                 raise
             self.new_token()
             body = call("POST", self.url, command, self.headers)
