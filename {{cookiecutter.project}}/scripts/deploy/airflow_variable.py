@@ -42,6 +42,7 @@ RETRY_WAITS = (2, 8)
 # Too many requests, and what a web server answers while it restarts or its database is busy.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CLI_TOKEN_SECONDS = 60  # how long an MWAA CLI token is valid
+URL_SCHEMES = ("https://", "http://")  # what urllib may open here: never file:// or ftp://
 
 
 class HttpError(DeployError):
@@ -62,7 +63,7 @@ def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
     requests are sent again after each of `RETRY_WAITS`: every request here is safe to repeat,
     and a deploy that stops between shipping the DAGs and setting the release leaves the new
     DAGs running the old release."""
-    if not url.startswith(("https://", "http://")):
+    if not url.startswith(URL_SCHEMES):
         raise DeployError(f"not an http(s) URL: {url!r}")
     # S310: the scheme is checked just above.
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
@@ -137,7 +138,7 @@ class RestApi:
         url, username, password = required(
             environ, "AIRFLOW_URL", "AIRFLOW_USERNAME", "AIRFLOW_PASSWORD"
         )
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith(URL_SCHEMES):
             raise BadInput("AIRFLOW_URL must start with https:// or http://")
         return cls(url.rstrip("/"), username, password)
 
