@@ -1,10 +1,14 @@
-"""The policy evaluator of tests/iam.py follows IAM's rules on the cases the stack relies on."""
+"""tests/iam.py: AWS's rules on the cases the stacks rely on, what a refusal says, and the
+authorizations each call maps to."""
 
 import pytest
 
-from tests.iam import Call, Request, allows, denied, policy_document
+from tests.iam import Call, Request, allows, denied, evaluate, policy_document, trust_allows
 
 BUCKET = "arn:aws:s3:::deployment"
+CLUSTER = "arn:aws:elasticmapreduce:eu-west-1:123456789012:cluster/"
+TERMINATE = "elasticmapreduce:TerminateJobFlows"
+TAG = "elasticmapreduce:AddTags"
 POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -14,21 +18,36 @@ POLICY = {
             "Resource": f"{BUCKET}/dev/*",
         },
         {
+            "Sid": "ListDev",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": BUCKET,
             "Condition": {"StringLike": {"s3:prefix": "dev/*"}},
         },
         {
+            "Sid": "OwnClusters",
             "Effect": "Allow",
-            "Action": "elasticmapreduce:TerminateJobFlows",
-            "Resource": "*",
+            "Action": TERMINATE,
+            "Resource": f"{CLUSTER}*",
             "Condition": {"StringEquals": {"aws:ResourceTag/team": "data"}},
+        },
+        {
+            "Sid": "TagAsTheyStart",
+            "Effect": "Allow",
+            "Action": TAG,
+            "Resource": CLUSTER + "${*}",
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/team": "data"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "app"]},
+            },
         },
         {"Effect": "Deny", "Action": "s3:PutObject", "Resource": f"{BUCKET}/dev/locked/*"},
     ],
 }
-TERMINATE = "elasticmapreduce:TerminateJobFlows"
+
+
+def tags(**values: str) -> dict:
+    return {f"aws:RequestTag/{k}": v for k, v in values.items()} | {"aws:TagKeys": list(values)}
 
 
 @pytest.mark.parametrize(
@@ -43,33 +62,68 @@ TERMINATE = "elasticmapreduce:TerminateJobFlows"
         (Request("s3:ListBucket", BUCKET, {"s3:prefix": "dev/abc/"}), True),
         (Request("s3:ListBucket", BUCKET, {"s3:prefix": "staging/"}), False),
         (Request("s3:ListBucket", BUCKET), False),  # a missing condition key fails
-        (Request(TERMINATE, "arn:c/1", {"aws:ResourceTag/team": "data"}), True),
-        (Request(TERMINATE, "arn:c/1", {"aws:ResourceTag/team": "other"}), False),
+        (Request(TERMINATE, f"{CLUSTER}j-1", {"aws:ResourceTag/team": "data"}), True),
+        (Request(TERMINATE, f"{CLUSTER}j-1", {"aws:ResourceTag/team": "other"}), False),
+        # ${*} is a literal *: the cluster to be, never an existing one.
+        (Request(TAG, f"{CLUSTER}*", tags(team="data", app="x")), True),
+        (Request(TAG, f"{CLUSTER}j-1", tags(team="data", app="x")), False),
+        # ForAllValues: every tag key sent must be listed.
+        (Request(TAG, f"{CLUSTER}*", tags(team="data", owner="x")), False),
     ],
 )
 def test_iam_rules(request_, allowed):
     assert allows([POLICY], request_) is allowed
 
 
-def test_an_unknown_condition_operator_is_an_error_not_a_pass():
-    policy = {
+def test_a_refusal_names_the_statements_and_what_they_lack():
+    [terminate, put, tag] = evaluate(
+        [POLICY],
+        [
+            Request(TERMINATE, f"{CLUSTER}j-1", {"aws:ResourceTag/team": "other"}),
+            Request("s3:PutObject", f"{BUCKET}/dev/locked/a.py"),
+            Request(TAG, f"{CLUSTER}*", tags(team="other")),
+        ],
+    )
+    assert terminate.reasons == (
+        "statement 'OwnClusters' needs StringEquals aws:ResourceTag/team ['data'] (request: other)",
+    )
+    assert put.reasons == ("explicitly denied by an unnamed statement",)
+    assert tag.reasons == (
+        "statement 'TagAsTheyStart' needs StringEquals aws:RequestTag/team ['data'] "
+        "(request: other)",
+    )
+
+
+def test_a_request_aws_cannot_make_is_an_error_not_a_refusal():
+    with pytest.raises(ValueError, match="not a request AWS can make"):
+        allows([POLICY], Request("elasticmapreduce:DescribeClustr", f"{CLUSTER}j-1"))
+
+
+def test_a_trust_policy_decides_who_assumes_the_role():
+    provider = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    trust = {
+        "Version": "2012-10-17",
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": "*",
-                "Resource": "*",
-                "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01"}},
+                "Principal": {"Federated": provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {"token.actions.githubusercontent.com:sub": "repo:a/b:x"}
+                },
             }
-        ]
+        ],
     }
-    with pytest.raises(ValueError, match="DateLessThan"):
-        allows([policy], Request("s3:GetObject", "*"))
+    role = "arn:aws:iam::123456789012:role/deploy"
 
+    def claims(subject: str) -> Request:
+        claim = {"token.actions.githubusercontent.com:sub": subject}
+        return Request("sts:AssumeRoleWithWebIdentity", role, claim)
 
-def test_not_action_allows_everything_else():
-    policy = {"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
-    assert allows([policy], Request("s3:GetObject", "*"))
-    assert not allows([policy], Request("iam:PassRole", "*"))
+    assert trust_allows(trust, claims("repo:a/b:x"), provider)
+    assert not trust_allows(trust, claims("repo:a/b:y"), provider)
+    other = provider.replace("token.actions.githubusercontent.com", "gitlab.com")
+    assert not trust_allows(trust, claims("repo:a/b:x"), other)
 
 
 def test_calls_map_to_their_authorizations():
@@ -87,8 +141,10 @@ def test_calls_map_to_their_authorizations():
         Call("elasticmapreduce", "TerminateJobFlows", {"JobFlowIds": ["j-1"]}, "eu-west-1"),
     ]
     assert denied([POLICY], calls, cluster_tags={"j-1": {"team": "data"}}) == [
-        f"DeleteObjects: {Request('s3:DeleteObject', f'{BUCKET}/dev/a')}",
-        f"DeleteObjects: {Request('s3:DeleteObject', f'{BUCKET}/staging/b')}",
+        f"DeleteObjects: s3:DeleteObject on {BUCKET}/dev/a: denied: no statement allows "
+        f"s3:DeleteObject on {BUCKET}/dev/a",
+        f"DeleteObjects: s3:DeleteObject on {BUCKET}/staging/b: denied: no statement allows "
+        f"s3:DeleteObject on {BUCKET}/staging/b",
     ]
     with pytest.raises(ValueError, match="map s3 PutBucketPolicy"):
         denied([POLICY], [Call("s3", "PutBucketPolicy", {"Bucket": "b"}, "eu-west-1")])

@@ -12,13 +12,17 @@ from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, rea
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
 from tests.deploy.support import RELEASE, create_bucket
 from tests.iam import (
+    ACCOUNT,
     PARTITION,
     Request,
     allows,
     denied,
+    evaluate,
     recorded_calls,
     requests,
+    role_partition,
     role_policies,
+    trust_allows,
     trust_policy,
 )
 
@@ -42,6 +46,15 @@ def stacks(stack_repo, aws, capsys):
 
 def deploy_role(env: str) -> str:
     return f"{PROJECT}-{env}-deploy"
+
+
+def role_arn(name: str) -> str:
+    return f"arn:{role_partition(REGION)}:iam::{ACCOUNT}:role/{name}"
+
+
+def provider(issuer: str) -> str:
+    """The IAM OIDC provider of `issuer`, as the stack's trust policies name it."""
+    return f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{issuer}"
 
 
 def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks):
@@ -101,7 +114,7 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
     policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
     attempted = [request for call in calls for request in requests(call)]
     assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
-    assert [request for request in attempted if allows(policies, request)] == []
+    assert [decision for decision in evaluate(policies, attempted) if decision.allowed] == []
     registry = staging.image_registry.partition("/")[2]
     repository = f"arn:{PARTITION}:ecr:{REGION}:123456789012:repository/{registry}/x"
     push = Request("ecr:PutImage", repository)
@@ -127,7 +140,8 @@ def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": subject,
     }
-    assert allows([trust], Request("sts:AssumeRoleWithWebIdentity", "*", token)) is allowed
+    assume = Request("sts:AssumeRoleWithWebIdentity", role_arn(deploy_role("dev")), token)
+    assert trust_allows(trust, assume, provider("token.actions.githubusercontent.com")) is allowed
 
 
 def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
@@ -148,10 +162,11 @@ def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_rep
         f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
         subject: f"system:serviceaccount:{read_settings('dev', stack_repo)['K8S_NAMESPACE']}:jobs",
     }
-    assume = Request("sts:AssumeRoleWithWebIdentity", "*", service_account)
-    assert allows([trust_policy(iam, role)], assume)
-    other = Request("sts:AssumeRoleWithWebIdentity", "*", service_account | {subject: "x"})
-    assert not allows([trust_policy(iam, role)], other)
+    assume = Request("sts:AssumeRoleWithWebIdentity", role_arn(role), service_account)
+    cluster = provider(EKS_OIDC_ISSUER)
+    assert trust_allows(trust_policy(iam, role), assume, cluster)
+    other = Request(assume.action, assume.resource, service_account | {subject: "x"})
+    assert not trust_allows(trust_policy(iam, role), other, cluster)
 
 
 @pytest.mark.parametrize(
