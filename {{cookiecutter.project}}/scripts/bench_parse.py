@@ -140,13 +140,15 @@ def sensor_args(poll, max_wait):
 def cluster():
     config = json.loads((HERE / "cluster_configs" / "$app.json").read_text())
     del config["$$schema"]
-    run = {
-        "team": "$team",
+    identity = {
+        "team": "$package",
+        "environment": SETTINGS["ENV"],
         "airflow_dag_id": DAG_ID,
         "airflow_run_id": "{{ run_id }}",
         "airflow_cluster": "$app",
+        "for-use-with-amazon-emr-managed-policies": "true",
     }
-    tags = {tag["Key"]: tag["Value"] for tag in config.get("Tags", [])} | run
+    tags = {tag["Key"]: tag["Value"] for tag in config.get("Tags", [])} | identity
     instances = {**config["Instances"], **SETTINGS["EMR_SECURITY_GROUPS"]}
     subnets = SETTINGS["EMR_SUBNET_IDS"]
     if "InstanceFleets" in instances and subnets:
@@ -155,9 +157,9 @@ def cluster():
         instances["Ec2SubnetId"] = subnets[0]
     security = SETTINGS["EMR_SECURITY_CONFIGURATION"]
     job_flow = {
-        "Name": f"{DAG_ID}.$app",
         "AutoTerminationPolicy": {"IdleTimeout": SETTINGS["EMR_IDLE_TIMEOUT_SECONDS"]},
         **config,
+        "Name": f"$package/{SETTINGS['ENV']}/" + config.get("Name", f"{DAG_ID}.$app"),
         "Instances": {**instances, "KeepJobFlowAliveWhenNoSteps": True},
         "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
         "ServiceRole": SETTINGS["EMR_SERVICE_ROLE"],
@@ -240,8 +242,7 @@ RAW_CONNECTION = {
 
 RAW_POD = """
 
-def score(source_path):
-    timeout = SETTINGS["K8S_JOB_TIMEOUT_SECONDS"]
+def score(source_path, timeout=SETTINGS["K8S_JOB_TIMEOUT_SECONDS"]):
     return $operator(
         task_id="score",
         image=SETTINGS["IMAGE_REGISTRY"] + "/$app-score:{{ release() }}",
@@ -298,7 +299,7 @@ RAW_BODY = {
 """,
     "hybrid": """    create, ready, terminate = cluster()
     pre, pre_check = step("preprocess", {"output_path": data_path("preprocess")})
-    scored = score(data_path("preprocess"))
+    scored = score(data_path("preprocess"), timeout=900)
     post, post_check = step(
         "postprocess", {"input_path": data_path("score"), "output_path": data_path("postprocess")}
     )
@@ -460,7 +461,7 @@ LIBRARY_OWN = {
     "template_fields",
     "template_fields_renderers",
     "ui_color",
-    "run_tags",
+    "identity",
 }
 
 

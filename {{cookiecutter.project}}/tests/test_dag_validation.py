@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ from airflow.providers.amazon.aws.operators.emr import (
 )
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import BaseSensorOperator
+from airflow.sdk.configuration import conf
 
 from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.configs import load_config
@@ -130,21 +132,27 @@ def test_every_task_has_an_execution_timeout(dagbag, dag_file):
 @by_file
 def test_clusters_stay_up_between_their_steps(dagbag, dag_file):
     """EMR ends a cluster idle for its IdleTimeout: the tasks that run while the cluster has no
-    step (between two steps, or between ready and the first) must fit in it."""
+    step (between two steps, or between ready and the first) must fit in it, every try of them
+    and the waits between tries included."""
     for dag in dags_in(dagbag, dag_file):
         for create in (t for t in dag.tasks if isinstance(t, emr.CreateCluster)):
-            cluster = create.run_tags[emr.CLUSTER_TAG]
+            cluster = create.identity[emr.CLUSTER_TAG]
             idle_timeout = create.job_flow_overrides["AutoTerminationPolicy"]["IdleTimeout"]
             for step, stretch in idle_stretches(dag, create):
                 where = f"{dag_file}: DAG {dag.dag_id}, cluster {cluster}, before step {step}"
-                unbounded = [task.task_id for task in stretch if not longest_run(task)]
+                unbounded = [task.task_id for task in stretch if not longest_try(task)]
                 assert not unbounded, f"{where}: set execution_timeout on {', '.join(unbounded)}"
-                idle = sum(longest_run(task).total_seconds() for task in stretch)
+                idle = sum(longest_run(task) for task in stretch)
+                tasks = ", ".join(
+                    f"{task.task_id} ({task.retries + 1} tries of up to "
+                    f"{longest_try(task).total_seconds():.0f}s)"
+                    for task in stretch
+                )
                 assert idle <= idle_timeout, (
-                    f"{where}: the cluster may idle {idle:.0f}s while "
-                    f"{', '.join(task.task_id for task in stretch)} run, longer than its idle "
-                    f"timeout {idle_timeout}s: raise AutoTerminationPolicy.IdleTimeout in "
-                    f"cluster_configs/{cluster}.json or lower their execution_timeout/timeout"
+                    f"{where}: the cluster may idle {idle:.0f}s while {tasks} run, retry delays "
+                    f"included: longer than its idle timeout {idle_timeout}s. Raise "
+                    f"AutoTerminationPolicy.IdleTimeout in cluster_configs/{cluster}.json, or "
+                    "lower their execution_timeout/timeout, retries or retry_delay"
                 )
 
 
@@ -169,12 +177,35 @@ def cluster_task(task, create) -> bool:
     return getattr(task, "job_flow_id", None) == emr.cluster_id(create.task_id)
 
 
-def longest_run(task):
-    """How long a task may run: a sensor's timeout (reschedule pokes each have their own
-    execution_timeout), otherwise its execution_timeout."""
+def longest_try(task) -> timedelta | None:
+    """How long one try of a task may run: a sensor's timeout (reschedule pokes each have their
+    own execution_timeout), otherwise its execution_timeout."""
     if isinstance(task, BaseSensorOperator):
         return timedelta(seconds=task.timeout)
     return task.execution_timeout
+
+
+def longest_run(task) -> float:
+    """Seconds from a task's first try to its last one's end, at worst. A sensor's timeout counts
+    from its first try; any other task may run every try to its end, after each retry delay."""
+    if isinstance(task, BaseSensorOperator):
+        return task.timeout
+    delays = sum(longest_retry_delay(task, attempt) for attempt in range(1, task.retries + 1))
+    return (task.retries + 1) * task.execution_timeout.total_seconds() + delays
+
+
+def longest_retry_delay(task, attempt: int) -> float:
+    """The longest wait after failed try `attempt`, as Airflow's scheduler computes the wait
+    (airflow.models.taskinstance.next_retry_datetime): an exponential backoff adds up to as
+    much again as its base, within [core] max_task_retry_delay and the task's max_retry_delay."""
+    seconds = task.retry_delay.total_seconds()
+    multiplier = task.retry_exponential_backoff or 1
+    if multiplier != 1:
+        ceiling = conf.getint("core", "max_task_retry_delay", fallback=24 * 60 * 60)
+        seconds = min(2 * max(math.ceil(seconds * multiplier ** (attempt - 1)), 1) - 1, ceiling)
+    if task.max_retry_delay:
+        seconds = min(seconds, task.max_retry_delay.total_seconds())
+    return seconds
 
 
 @by_file

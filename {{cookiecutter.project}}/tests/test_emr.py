@@ -275,25 +275,34 @@ def test_config_macro_is_added_when_the_dag_forgot_it(app):
     assert dag.user_defined_macros["config"] == settings.load_settings()
 
 
-def test_cluster_request_adds_name_team_tags_and_keep_alive(app):
-    config = CLUSTER_CONFIG | {
-        "Tags": [{"Key": "team", "Value": "spoofed"}, {"Key": "x", "Value": "y"}]
-    }
+def test_cluster_request_carries_the_clusters_identity_and_keeps_it_alive(app):
+    spoofed = [{"Key": "team", "Value": "another_team"}, {"Key": "environment", "Value": "prod"}]
+    config = CLUSTER_CONFIG | {"Tags": [*spoofed, {"Key": "x", "Value": "y"}]}
     (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
     cluster = Cluster(dag=app.dag(), cluster_name="my_cluster")
 
     request = cluster.create_task.job_flow_overrides
-    assert request["Name"] == "team.my_app.my_cluster"
+    # The package and the environment begin the name: the janitor finds the team's by it.
+    assert request["Name"] == f"{settings.PACKAGE}/dev/team.my_app.my_cluster"
     assert request["ReleaseLabel"] == "emr-7.12.0"
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
     tags = {tag["Key"]: tag["Value"] for tag in request["Tags"]}
     assert tags == {
-        "team": settings.TEAM,
+        "team": settings.PACKAGE,  # unique per repository, unlike the owner
+        "environment": "dev",
         "x": "y",
         "airflow_dag_id": "team.my_app",
         "airflow_run_id": "{{ run_id }}",
         "airflow_cluster": "my_cluster",
+        "for-use-with-amazon-emr-managed-policies": "true",
     }
+
+
+def test_a_configured_name_keeps_the_prefix(app):
+    config = CLUSTER_CONFIG | {"Name": "nightly"}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    request = Cluster(dag=app.dag(), cluster_name="my_cluster").create_task.job_flow_overrides
+    assert request["Name"] == f"{settings.PACKAGE}/dev/nightly"
 
 
 def test_a_cluster_dag_runs_one_at_a_time_within_the_team_limits(app):
@@ -338,7 +347,8 @@ with DAG(
 """
 
 
-@pytest.mark.parametrize(("idle_timeout", "fails"), [(600, True), (1800, False)])
+# DEFAULT_ARGS: 2 retries 5 min apart, so 3 tries of the 30 min job: 3 * 1800 + 2 * 300 s.
+@pytest.mark.parametrize(("idle_timeout", "fails"), [(3600, True), (6000, False)])
 def test_the_validation_suite_fails_a_cluster_that_idles_out_between_steps(
     app, idle_timeout, fails
 ):
@@ -357,9 +367,29 @@ def test_the_validation_suite_fails_a_cluster_that_idles_out_between_steps(
     with pytest.raises(AssertionError) as failure:
         validation.test_clusters_stay_up_between_their_steps(dagbag, dag_file)
     assert (
-        f"DAG team.my_app, cluster my_cluster, before step other_job: the cluster may idle "
-        f"1800s while score run, longer than its idle timeout {idle_timeout}s"
+        "DAG team.my_app, cluster my_cluster, before step other_job: the cluster may idle "
+        "6000s while score (3 tries of up to 1800s) run, retry delays included: longer than "
+        f"its idle timeout {idle_timeout}s"
     ) in str(failure.value)
+
+
+def test_the_idle_guard_counts_exponential_backoff_at_its_longest(app):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag_file = app.dir / "my_app_dag.py"
+    timeout = "timeout=timedelta(minutes=30)"
+    backoff = f"{timeout}, retry_exponential_backoff=2.0"
+    dag_file.write_text(HYBRID_DAG.format(package=settings.PACKAGE).replace(timeout, backoff))
+    dagbag = DagBag(dag_folder=str(app.dir), safe_mode=False)
+    with pytest.raises(AssertionError, match="may idle 7198s"):  # 5400 + (600 - 1) + (1200 - 1)
+        validation.test_clusters_stay_up_between_their_steps(dagbag, dag_file)
+
+
+def test_an_auto_termination_policy_without_idle_timeout_is_refused(app):
+    config = CLUSTER_CONFIG | {"AutoTerminationPolicy": {}}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=r"AutoTerminationPolicy: 'IdleTimeout' is a required"):
+        Cluster(dag=app.dag(), cluster_name="my_cluster")
 
 
 def test_a_config_without_an_idle_timeout_gets_the_environments(app):

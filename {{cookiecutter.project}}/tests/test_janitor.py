@@ -8,7 +8,7 @@ import pendulum
 import pytest
 
 from {{ cookiecutter.package }} import emr, janitor
-from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
+from {{ cookiecutter.package }}.settings import PACKAGE, load_settings
 
 from tests.conftest import CLUSTER_CONFIG, PACKAGE_DIR, assert_no_cluster_up
 
@@ -17,13 +17,16 @@ JANITOR_ID = f"{PACKAGE}.ops.emr_janitor"
 
 
 def start_cluster(client, name: str, **tags: str) -> str:
-    request = CLUSTER_CONFIG | {"Name": name, "Instances": {"KeepJobFlowAliveWhenNoSteps": True}}
-    request["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+    """A cluster named `name` in dev's prefix, with `tags`."""
+    request = CLUSTER_CONFIG | {"Instances": {"KeepJobFlowAliveWhenNoSteps": True}}
+    request |= {"Name": emr.name_prefix("dev") + name, "Tags": emr.tag_list(tags)}
     return client.run_job_flow(**request)["JobFlowId"]
 
 
 def run_tags(dag_id: str, run_id: str) -> dict[str, str]:
-    return {emr.TEAM_TAG: TEAM, emr.DAG_TAG: dag_id, emr.RUN_TAG: run_id}
+    """The tags of a dev cluster of the run `run_id` of `dag_id`."""
+    team = {emr.TEAM_TAG: PACKAGE, emr.ENVIRONMENT_TAG: "dev"}
+    return team | {emr.DAG_TAG: dag_id, emr.RUN_TAG: run_id}
 
 
 def state(client, cluster_id: str) -> str:
@@ -66,8 +69,8 @@ def test_janitor_terminates_orphans_and_leaves_running_runs_alone(janitor_dag, e
     orphan = start_cluster(emr_client, "orphan", **run_tags(f"{PACKAGE}.gone", "manual__gone"))
     # A cluster of a run that is going: the janitor's own first run, running as it sweeps.
     running = start_cluster(emr_client, "running", **run_tags(JANITOR_ID, first_run))
-    foreign = start_cluster(emr_client, "foreign", team="someone-else")
-    untraced = start_cluster(emr_client, "untraced", team=TEAM)
+    foreign = start_cluster(emr_client, "foreign", team="someone_else", environment="dev")
+    untraced = start_cluster(emr_client, "untraced", team=PACKAGE, environment="dev")
 
     janitor_dag.test(logical_date=first, run_after=first)
     assert state(emr_client, orphan) == "TERMINATED"
@@ -85,7 +88,7 @@ def test_janitor_terminates_orphans_and_leaves_running_runs_alone(janitor_dag, e
 def test_a_cluster_older_than_the_maximum_age_goes_even_if_its_run_goes_on(emr_client, caplog):
     cluster = start_cluster(emr_client, "old", **run_tags(f"{PACKAGE}.app", "manual__1"))
     max_age = timedelta(hours=load_settings().EMR_MAX_CLUSTER_AGE_HOURS)
-    sweep = {"run_is_active": lambda dag_id, run_id: True, "max_age": max_age}
+    sweep = {"environment": "dev", "run_is_active": lambda dag_id, run_id: True, "max_age": max_age}
 
     now = pendulum.now("UTC")
     assert janitor.sweep(emr_client, now=now, dry_run=False, **sweep) == []

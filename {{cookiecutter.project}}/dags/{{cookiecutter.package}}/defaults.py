@@ -19,9 +19,9 @@ EXECUTION_TIMEOUT = timedelta(hours=2)
 DAGRUN_TIMEOUT = timedelta(hours=24)
 CLUSTER_DAG_MAX_ACTIVE_RUNS = 1
 # Every create-cluster task takes a slot: at most EMR_MAX_CLUSTERS of the team's clusters are
-# being started at once. The deploy creates it (make run-local and the tests too), reading its
-# name from here.
-EMR_POOL = "{{ cookiecutter.owner }}-emr-clusters"
+# being started at once. Named after the package, like every name the team's repositories share
+# in one Airflow. The deploy creates it (make run-local and the tests too), reading its name here.
+EMR_POOL = "{{ cookiecutter.package }}_emr_clusters"
 
 DEFAULT_ARGS = {
     "owner": TEAM,

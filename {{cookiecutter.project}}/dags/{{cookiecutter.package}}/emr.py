@@ -10,10 +10,13 @@ and terminating it is their teardown: the cluster is terminated whatever happene
 failed or skipped step, a failed task plugged into the flow), and the run still fails when a
 step fails. Waiting for a step is deferrable where the environment's settings say DEFERRABLE.
 
-No cluster outlives its run: every cluster is tagged with the team, DAG, run, cluster name and
-try number; a retried create task adopts the cluster its run already started, a retried add-step
-task finds the step it already submitted, and the teardown terminates every cluster of the run
-found by its tags. A config without `AutoTerminationPolicy` gets the environment's idle timeout.
+No cluster outlives its run. Every cluster carries its identity in its tags (the team, that is
+this package, the environment, the DAG, the run and the cluster's name in the DAG) and in its name
+(`<package>/<environment>/...`), so teams and environments sharing one AWS account never touch
+each other's clusters, even with the same DAG ids and run ids. A retried create task adopts the
+cluster an earlier try started, a retried add-step task finds the step it already submitted, and
+the teardown terminates the run's cluster once its tags say it is the run's. A config without
+`AutoTerminationPolicy` gets the environment's idle timeout.
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
@@ -42,22 +45,30 @@ from airflow.providers.amazon.aws.operators.emr import (
 )
 from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
 from airflow.sdk.exceptions import AirflowFailException
+from botocore.exceptions import ClientError
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
 from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
 from {{ cookiecutter.package }}.release import release_task
 from {{ cookiecutter.package }}.runtime import operator
-from {{ cookiecutter.package }}.settings import TEAM, Settings, load_settings
+from {{ cookiecutter.package }}.settings import PACKAGE, Settings, load_settings
 {% raw %}
 if TYPE_CHECKING:
     from airflow.sdk import DAG, BaseOperator, Context
 
-# Tags naming the run a cluster belongs to; TRY_TAG tells which try of the create task made it.
+# A cluster's identity: the tags every lookup matches. The team is this package, unique per
+# repository (the owner is only a label); TRY_TAG tells which try of the create task made it.
 TEAM_TAG = "team"
+ENVIRONMENT_TAG = "environment"
 DAG_TAG = "airflow_dag_id"
 RUN_TAG = "airflow_run_id"
 CLUSTER_TAG = "airflow_cluster"
 TRY_TAG = "airflow_try_number"
+# AWS's AmazonEMRServicePolicy_v2 acts only on resources with this tag; EMR propagates it from the
+# cluster to the instances and volumes it creates.
+MANAGED_POLICY_TAGS = {"for-use-with-amazon-emr-managed-policies": "true"}
+# The create task's state store key of the cluster it started: kept across its tries and clears.
+CLUSTER_KEY = "cluster_id"
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 # A step in any other state (FAILED, CANCELLED, INTERRUPTED) is submitted again on a retry.
 LIVE_STEP_STATES = ("PENDING", "CANCEL_PENDING", "RUNNING", "COMPLETED")
@@ -147,51 +158,96 @@ class ClusterReadySensor(_FailsFast, EmrJobFlowSensor):
         )
 
 
-def run_clusters(emr_client: Any, tags: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The clusters up (not terminating or terminated) that carry every one of `tags`."""
-    clusters = []
-    for page in emr_client.get_paginator("list_clusters").paginate(
-        ClusterStates=list(ACTIVE_CLUSTER_STATES)
-    ):
-        for summary in page["Clusters"]:
-            cluster = emr_client.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-            if tags.items() <= tag_dict(cluster.get("Tags", [])).items():
-                clusters.append(cluster)
-    return clusters
+def name_prefix(environment: str) -> str:
+    """How the names of this team's clusters in `environment` begin (neither part has a /)."""
+    return f"{PACKAGE}/{environment}/"
+
+
+def owned_cluster(
+    emr_client: Any, cluster_id: str, identity: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The cluster `cluster_id` if it carries every tag of `identity`; None for any other,
+    including one the role may not describe (another team's: its IAM allows only its own)."""
+    try:
+        cluster = emr_client.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("AccessDeniedException", "InvalidRequestException"):
+            return None
+        raise
+    return cluster if identity.items() <= tag_dict(cluster.get("Tags", [])).items() else None
+
+
+def environment_clusters(emr_client: Any, identity: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The clusters up (not terminating or terminated) with every tag of `identity`, which names
+    at least the team and the environment. Only clusters named like the team's in that
+    environment are described: any other costs no call but its share of a ListClusters page."""
+    prefix = name_prefix(identity[ENVIRONMENT_TAG])
+    return [
+        cluster
+        for page in emr_client.get_paginator("list_clusters").paginate(
+            ClusterStates=list(ACTIVE_CLUSTER_STATES)
+        )
+        for summary in page["Clusters"]
+        if summary["Name"].startswith(prefix)
+        and (cluster := owned_cluster(emr_client, summary["Id"], identity))
+    ]
 
 
 def tag_dict(tags: list[dict[str, str]]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags}
 
 
-class CreateCluster(EmrCreateJobFlowOperator):
-    """RunJobFlow at most once per run: a retry adopts the cluster its run already started.
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
 
-    `run_tags` (templated) name the run, as in the request's Tags; the cluster also gets
-    TRY_TAG, the try that made it.
+
+class CreateCluster(EmrCreateJobFlowOperator):
+    """RunJobFlow at most once per run: a retry adopts the cluster an earlier try started.
+
+    The id RunJobFlow returns is kept in the task's state store, which the task's tries (and
+    clears) share within a run; a later try adopts that cluster while it is up and carries
+    `identity` (templated: the tags naming the run's cluster, as in the request's Tags). The
+    cluster also gets TRY_TAG, the try that made it. A try that fails after RunJobFlow with no
+    retry left terminates its cluster: a teardown does not run when its setup failed.
+    (A try lost between RunJobFlow and keeping the id leaves a cluster no try knows: no step
+    ever runs there, so EMR ends it after its idle timeout, or the janitor once the run is over.)
     """
 
-    template_fields = (*EmrCreateJobFlowOperator.template_fields, "run_tags")
+    template_fields = (*EmrCreateJobFlowOperator.template_fields, "identity")
 
-    def __init__(self, *, run_tags: Mapping[str, str], **kwargs: Any) -> None:
+    def __init__(self, *, identity: Mapping[str, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run_tags = dict(run_tags)
+        self.identity = dict(identity)
 
     def execute(self, context: Context) -> str | None:
-        for cluster in run_clusters(self.hook.conn, self.run_tags):
-            self.log.info(
-                "Adopting cluster %s (%s), started by try %s of this run",
-                cluster["Id"],
-                cluster["Status"]["State"],
-                tag_dict(cluster["Tags"]).get(TRY_TAG),
-            )
-            return cluster["Id"]
+        store = context.get("task_state_store")
+        earlier = store.get(CLUSTER_KEY) if store is not None else None
+        cluster = earlier and owned_cluster(self.hook.conn, earlier, self.identity)
+        if cluster and cluster["Status"]["State"] in ACTIVE_CLUSTER_STATES:
+            started_by = tag_dict(cluster["Tags"]).get(TRY_TAG)
+            self.log.info("Adopting cluster %s, started by try %s of this run", earlier, started_by)
+            return earlier
         tags = tag_dict(self.job_flow_overrides["Tags"]) | {TRY_TAG: str(context["ti"].try_number)}
-        self.job_flow_overrides = {
-            **self.job_flow_overrides,
-            "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
-        }
-        return super().execute(context)
+        self.job_flow_overrides = {**self.job_flow_overrides, "Tags": tag_list(tags)}
+        self._job_flow_id = None  # set by RunJobFlow
+        try:
+            return super().execute(context)
+        except Exception as error:
+            if self._job_flow_id and not retries_left(context, error):
+                self.log.warning("No retry left: terminating cluster %s", self._job_flow_id)
+                self.hook.conn.terminate_job_flows(JobFlowIds=[self._job_flow_id])
+            raise
+        finally:
+            if self._job_flow_id and store is not None:
+                from airflow.sdk import NEVER_EXPIRE  # the execution-time context: not at parse
+
+                store.set(CLUSTER_KEY, self._job_flow_id, retention=NEVER_EXPIRE)
+
+
+def retries_left(context: Context, error: BaseException) -> bool:
+    """Whether Airflow will run the failing task `error` comes from again."""
+    ti = context["ti"]
+    return not isinstance(error, AirflowFailException) and ti.try_number <= ti.max_tries
 
 
 class AddStep(EmrAddStepsOperator):
@@ -212,23 +268,25 @@ class AddStep(EmrAddStepsOperator):
         return super().execute(context)
 
 
-class TerminateClusters(EmrTerminateJobFlowOperator):
-    """Terminate every cluster of the run found by its `run_tags` (templated), not only the
-    one in XCom: a cluster left behind by a failed try of the create task goes too."""
+class TerminateCluster(EmrTerminateJobFlowOperator):
+    """Terminate the run's cluster, the one the create task returned, once its tags show it is
+    the run's (`identity`, templated): never another team's or environment's."""
 
-    template_fields = (*EmrTerminateJobFlowOperator.template_fields, "run_tags")
+    template_fields = (*EmrTerminateJobFlowOperator.template_fields, "identity")
 
-    def __init__(self, *, run_tags: Mapping[str, str], **kwargs: Any) -> None:
+    def __init__(self, *, identity: Mapping[str, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run_tags = dict(run_tags)
+        self.identity = dict(identity)
 
     def execute(self, context: Context) -> None:
-        ids = [cluster["Id"] for cluster in run_clusters(self.hook.conn, self.run_tags)]
-        if not ids:
-            self.log.info("No cluster of this run is up (XCom had %s)", self.job_flow_id)
-            return
-        self.log.info("Terminating the clusters of this run: %s", ", ".join(ids))
-        self.hook.conn.terminate_job_flows(JobFlowIds=ids)
+        cluster = owned_cluster(self.hook.conn, self.job_flow_id, self.identity)
+        if cluster is None:
+            self.log.warning("Cluster %s is not this run's: left alone", self.job_flow_id)
+        elif cluster["Status"]["State"] not in ACTIVE_CLUSTER_STATES:
+            self.log.info("Cluster %s is %s already", self.job_flow_id, cluster["Status"]["State"])
+        else:
+            self.log.info("Terminating cluster %s", self.job_flow_id)
+            self.hook.conn.terminate_job_flows(JobFlowIds=[self.job_flow_id])
 
 
 class Cluster:
@@ -251,8 +309,9 @@ class Cluster:
         self._aws = {"aws_conn_id": settings.AWS_CONN_ID, "region_name": settings.AWS_REGION}
         self._deferrable = settings.DEFERRABLE
         self._idle_timeout = settings.EMR_IDLE_TIMEOUT_SECONDS
-        self.run_tags = {
-            TEAM_TAG: TEAM,
+        self.identity = {
+            TEAM_TAG: PACKAGE,
+            ENVIRONMENT_TAG: settings.ENV,
             DAG_TAG: dag.dag_id,
             RUN_TAG: "{{ run_id }}",
             CLUSTER_TAG: cluster_name,
@@ -264,7 +323,7 @@ class Cluster:
                 task_id=f"create_cluster_{cluster_name}",
                 dag=dag,
                 job_flow_overrides=self._job_flow(in_environment(config, settings)),
-                run_tags=self.run_tags,
+                identity=self.identity,
                 pool=EMR_POOL,
                 emr_conn_id=None,
                 wait_for_completion=False,
@@ -280,11 +339,11 @@ class Cluster:
         )
         # The run's release first: a release that is not deployed starts no cluster.
         release_task(dag) >> self.create_task
-        self.terminate_task = operator(TerminateClusters, self.settings)(
+        self.terminate_task = operator(TerminateCluster, self.settings)(
             task_id=f"terminate_cluster_{cluster_name}",
             dag=dag,
             job_flow_id=self.cluster_id,
-            run_tags=self.run_tags,
+            identity=self.identity,
             deferrable=False,
             **self._aws,
         )
@@ -295,15 +354,17 @@ class Cluster:
         return cluster_id(self.create_task.task_id)
 
     def _job_flow(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The RunJobFlow request: the cluster config plus a name, the run's tags, keep-alive
-        and, unless the config sets one, the environment's idle timeout."""
-        tags = tag_dict(config.get("Tags", [])) | self.run_tags
+        """The RunJobFlow request: the cluster config plus its identity (name and tags), the
+        managed-policy tag, keep-alive and, unless the config sets one, the environment's idle
+        timeout."""
+        name = config.get("Name") or f"{self.dag.dag_id}.{self.name}"
+        tags = tag_dict(config.get("Tags", [])) | self.identity | MANAGED_POLICY_TAGS
         return {
-            "Name": f"{self.dag.dag_id}.{self.name}",
             "AutoTerminationPolicy": {"IdleTimeout": self._idle_timeout},
             **config,
+            "Name": name_prefix(self.settings.ENV) + name,
             "Instances": {**config["Instances"], "KeepJobFlowAliveWhenNoSteps": True},
-            "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+            "Tags": tag_list(tags),
         }
 
     def _sensor_args(self, poll: timedelta, max_wait: timedelta) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""The EMR janitor's rule: a team cluster goes when its DAG run is over or it is too old.
+"""The EMR janitor's rule: a cluster of the team in this environment goes when its DAG run is over
+or it is too old.
 
-A cluster is the team's when it carries the tags `emr.Cluster` puts on every cluster: the team,
-the DAG and the run. Any other cluster is left alone, whoever owns it. The janitor DAG is
-ops/emr_janitor_dag.py; this module holds what it decides, so it can be tested on its own.
+A cluster is the team's in this environment when it carries the tags `emr.Cluster` puts on every
+cluster: this package as the team, the environment, a DAG and a run. Any other cluster is left
+alone, whoever owns it: another team's, another environment's of this repository, an untagged
+one. The janitor DAG is ops/emr_janitor_dag.py; this module holds what it decides, so it can be
+tested on its own.
 """
 
 from __future__ import annotations
@@ -12,8 +15,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from {{ cookiecutter.package }}.emr import DAG_TAG, RUN_TAG, TEAM_TAG, run_clusters, tag_dict
-from {{ cookiecutter.package }}.settings import TEAM
+from {{ cookiecutter.package }}.emr import (
+    DAG_TAG,
+    ENVIRONMENT_TAG,
+    RUN_TAG,
+    TEAM_TAG,
+    environment_clusters,
+    tag_dict,
+)
+from {{ cookiecutter.package }}.settings import PACKAGE
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +31,19 @@ log = logging.getLogger(__name__)
 def sweep(
     emr_client: Any,
     *,
+    environment: str,
     run_is_active: Callable[[str, str], bool],
     max_age: timedelta,
     now: datetime,
     dry_run: bool,
 ) -> list[str]:
-    """Terminate the team's clusters whose run is no longer queued or running, or that are
-    older than `max_age`; log every decision; return the ids terminated (or, on a dry run,
-    that would be)."""
+    """Terminate the team's clusters in `environment` whose run is no longer queued or running,
+    or that are older than `max_age`; log every decision; return the ids terminated (or, on a
+    dry run, that would be)."""
     doomed = []
-    for cluster in run_clusters(emr_client, {TEAM_TAG: TEAM}):
+    for cluster in environment_clusters(
+        emr_client, {TEAM_TAG: PACKAGE, ENVIRONMENT_TAG: environment}
+    ):
         tags = tag_dict(cluster["Tags"])
         dag_id, run_id = tags.get(DAG_TAG), tags.get(RUN_TAG)
         age = now - cluster["Status"]["Timeline"]["CreationDateTime"]

@@ -103,6 +103,9 @@ def sync_dags(args: argparse.Namespace) -> None:
 
 def deploy_infra(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
+    infra.stack_parameters(args.environment)  # incomplete settings first, without AWS
+    ec2 = boto3.client("ec2", region_name=environment.aws_region)
+    infra.check_emr_network(args.environment, ec2)
     cloudformation = boto3.client("cloudformation", region_name=environment.aws_region)
     for key, value in infra.deploy_stack(args.environment, cloudformation).items():
         print(f"{key}={value}")

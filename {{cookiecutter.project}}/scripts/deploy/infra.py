@@ -16,9 +16,9 @@ from scripts.deploy import BadInput, DeployError
 from scripts.deploy.layout import PACKAGE, REPO, read_settings, split_s3_uri
 
 PROJECT = "{{ cookiecutter.project }}"
-TEAM = "{{ cookiecutter.owner }}"
 TEMPLATE = Path("infra", "aws", "environment.yaml")
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
 
 
 def stack_name(environment: str) -> str:
@@ -50,7 +50,6 @@ def stack_parameters(environment: str, root: Path = REPO) -> dict[str, str]:
         "Project": PROJECT,
         "Package": PACKAGE,
         "Environment": environment,
-        "Team": TEAM,
         "GitHubRepository": infra["GITHUB_REPOSITORY"],
         "CreateBuckets": str(infra["CREATE_BUCKETS"]).lower(),
         "DeploymentBucket": deployment_bucket,
@@ -72,6 +71,56 @@ def stack_parameters(environment: str, root: Path = REPO) -> dict[str, str]:
         "K8sNamespace": settings["K8S_NAMESPACE"],
         "K8sServiceAccount": settings["K8S_SERVICE_ACCOUNT"] or "",
     }
+
+
+def untagged_emr_network(environment: str, ec2, root: Path = REPO) -> list[str]:
+    """The subnets, security groups and VPCs the environment's clusters start in that lack the
+    tag AWS's AmazonEMRServicePolicy_v2 needs: it acts only on tagged resources. The stack
+    creates none of them, so they are checked here (EMR itself tags what it creates)."""
+    settings = read_settings(environment, root)
+    where = f"environments/{environment}.json"
+    try:
+        if settings["EMR_SUBNET_IDS"]:
+            subnets = ec2.describe_subnets(SubnetIds=settings["EMR_SUBNET_IDS"])["Subnets"]
+        else:  # EMR starts clusters in a default subnet of the default VPC
+            default = [{"Name": "default-for-az", "Values": ["true"]}]
+            subnets = ec2.describe_subnets(Filters=default)["Subnets"]
+        groups = settings["EMR_SECURITY_GROUPS"]
+        group_ids = [group for value in groups.values() for group in _listed(value)]
+        found = (
+            ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
+        )
+    except ClientError as error:
+        raise BadInput(f"{where}: EMR_SUBNET_IDS or EMR_SECURITY_GROUPS: {error}") from None
+    if not subnets:
+        raise BadInput(f"{where}: set EMR_SUBNET_IDS: {settings['AWS_REGION']} has no default VPC")
+    resources = {subnet["SubnetId"]: subnet for subnet in subnets} | {
+        group["GroupId"]: group for group in found
+    }
+    if not {"EmrManagedMasterSecurityGroup", "EmrManagedSlaveSecurityGroup"} <= groups.keys():
+        # EMR creates its managed security groups, in the subnets' VPC.
+        vpc_ids = sorted({subnet["VpcId"] for subnet in subnets})
+        resources |= {vpc["VpcId"]: vpc for vpc in ec2.describe_vpcs(VpcIds=vpc_ids)["Vpcs"]}
+    return [
+        resource_id
+        for resource_id, resource in resources.items()
+        if {"Key": MANAGED_POLICY_TAG, "Value": "true"} not in resource.get("Tags", [])
+    ]
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_emr_network(environment: str, ec2, root: Path = REPO) -> None:
+    """Refuse, in one line, an environment whose clusters could not start."""
+    untagged = untagged_emr_network(environment, ec2, root)
+    if untagged:
+        raise BadInput(
+            f"EMR clusters of {environment} cannot start: AmazonEMRServicePolicy_v2 acts only "
+            f"on resources tagged {MANAGED_POLICY_TAG}=true; tag them: aws ec2 create-tags "
+            f"--resources {' '.join(untagged)} --tags Key={MANAGED_POLICY_TAG},Value=true"
+        )
 
 
 def stack_exists(cloudformation, name: str) -> bool:
@@ -97,7 +146,7 @@ def deploy_stack(environment: str, cloudformation, root: Path = REPO) -> dict[st
         TemplateBody=(root / TEMPLATE).read_text(),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_NAMED_IAM"],
-        Tags=[{"Key": "team", "Value": TEAM}, {"Key": "environment", "Value": environment}],
+        Tags=[{"Key": "team", "Value": PACKAGE}, {"Key": "environment", "Value": environment}],
     )["Id"]
     try:
         cloudformation.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set)

@@ -28,7 +28,7 @@ from {{ cookiecutter.package }}.emr import (
     ClusterReadySensor,
     CreateCluster,
     StepSensor,
-    TerminateClusters,
+    TerminateCluster,
 )
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, localize
 from {{ cookiecutter.package }}.local.process import LocalProcess, LocalRunError, uv_run
@@ -107,7 +107,7 @@ class LocalStepDone(StepSensor):
         self.log.info("Local run: step %s ran to completion in its add-step task", self.step_id)
 
 
-class LocalTerminateCluster(TerminateClusters):
+class LocalTerminateCluster(TerminateCluster):
     def execute(self, context: Context) -> None:
         self.log.info("Local run: no EMR cluster to terminate")
 
@@ -118,6 +118,6 @@ EMR_TWINS = {
     ClusterReadySensor: LocalClusterReady,
     AddStep: LocalSparkStep,
     StepSensor: LocalStepDone,
-    TerminateClusters: LocalTerminateCluster,
+    TerminateCluster: LocalTerminateCluster,
 }
 {% endraw %}

@@ -1,9 +1,10 @@
 """The EMR janitor: every hour, terminate the team's clusters that outlived their DAG run.
 
-A cluster tagged by `emr.Cluster` with the team, a DAG and a run goes when that run is no
-longer queued or running (its teardown never ran: a lost worker, a run marked failed by hand) or
-when it is older than EMR_MAX_CLUSTER_AGE_HOURS. Clusters without those tags are never touched.
-With EMR_JANITOR_DRY_RUN it only logs what it would terminate. The rule is in janitor.py.
+A cluster tagged by `emr.Cluster` with the team, this environment, a DAG and a run goes when that
+run is no longer queued or running (its teardown never ran: a lost worker, a run marked failed by
+hand) or when it is older than EMR_MAX_CLUSTER_AGE_HOURS. Other teams' clusters, other
+environments' and untagged ones are never touched. With EMR_JANITOR_DRY_RUN it only logs what it
+would terminate. The rule is in janitor.py.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ with DAG(
 
         return sweep(
             hook.conn,
+            environment=settings.ENV,
             run_is_active=run_is_active,
             max_age=timedelta(hours=settings.EMR_MAX_CLUSTER_AGE_HOURS),
             now=pendulum.now("UTC"),

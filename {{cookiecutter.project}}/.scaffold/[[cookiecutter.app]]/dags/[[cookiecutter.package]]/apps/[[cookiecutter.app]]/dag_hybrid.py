@@ -9,6 +9,8 @@ the container job in jobs/[[ cookiecutter.app ]]/score/.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 # The provider modules the team library uses, named here so that Airflow's DAG processor
 # loads them once instead of at every parse of this file (README: DAG parse cost).
 [% if cookiecutter.airflow_api == "mwaa" %]import airflow.providers.amazon.aws.operators.eks
@@ -50,6 +52,9 @@ with DAG(
         },
         memory="1Gi",
         cpu="500m",
+        # The cluster idles while it runs: its 3 tries (retries=2) of up to 15 min and the 5 min
+        # between them fit in the cluster's IdleTimeout of an hour (tests/test_dag_validation.py).
+        timeout=timedelta(minutes=15),
     )
     postprocess, _ = cluster.add_step(
         job_config_file="postprocess.json",
