@@ -199,14 +199,15 @@ def test_a_new_app_runs_locally_out_of_the_box(repo):
 
 # --- one release per run, under real Airflow components --------------------------------------
 
-RELEASE_A, RELEASE_B = "a" * 40, "b" * 40
+RELEASE_A, RELEASE_B, RELEASE_C = "a" * 40, "b" * 40, "c" * 40
+DAY_2 = "2026-02-01"
 HYBRID = "data_pipelines.hybrid_example"
 VARIABLE = "data_pipelines_docker_tag"
 IN_REPO_ENV = ["uv", "run", "--locked", "--only-group", "airflow", "python"]
-# Both releases deployed to the local deployment bucket, by the deploy's own code; release B's
-# postprocess script fails, so the run succeeds only if every task ran release A.
-DEPLOY_TWO_RELEASES = f"""
-import sys
+# Releases deployed to the local deployment bucket, by the deploy's own code, and the samples
+# landed for DAY and DAY_2; argv[1]: {release: {script: code}}, the scripts a release breaks.
+DEPLOY_RELEASES = f"""
+import json, sys
 sys.path.insert(0, "dags")
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment
@@ -215,12 +216,28 @@ from data_pipelines.local.paths import local_path
 from data_pipelines.settings import load_settings
 
 settings = load_settings("local")
-land_samples("hybrid_example", "{DAY}", local_path(settings.DATA_BUCKET) / "landing")
-for release in ("{RELEASE_A}", "{RELEASE_B}"):
+for day in ("{DAY}", "{DAY_2}"):
+    land_samples("hybrid_example", day, local_path(settings.DATA_BUCKET) / "landing")
+for release, scripts in json.loads(sys.argv[1]).items():
     upload_release(load_environment("local"), release, LocalBucket())
-broken = local_path(settings.DEPLOYMENT_BUCKET) / "{RELEASE_B}/hybrid_example/postprocess.py"
-broken.write_text("raise SystemExit('release B ran')\\n")
+    for script, code in scripts.items():
+        deployed = local_path(settings.DEPLOYMENT_BUCKET) / release / "hybrid_example" / script
+        deployed.write_text(code)
 """
+# `make rerun` in the local environment, whose deployment bucket is a folder.
+RERUN = """
+import sys
+sys.path.insert(0, "dags")
+import scripts.deploy.cli as cli
+from scripts.run_local import LocalBucket
+cli.s3_client = lambda region: LocalBucket()
+sys.exit(cli.main(["rerun", "local", *sys.argv[1:], "--api", "airflow"]))
+"""
+
+
+def deploy(repo: Path, releases: dict[str, dict[str, str]]) -> None:
+    """Upload each release (`release: {script: code}`, the Spark scripts it breaks)."""
+    run([*IN_REPO_ENV, "-c", DEPLOY_RELEASES, json.dumps(releases)], repo)
 
 
 # sqlite gives up on a write after 5 s behind another component's transaction; Postgres, as
@@ -332,17 +349,32 @@ class Airflow:
 
     def set_release(self, release: str) -> None:
         """The deploy's own `set-release` (the Variable, then the team's EMR pool), run as the
-        deploy workflow runs it; every user is an admin here, so any credentials get a token."""
+        deploy workflow runs it."""
+        self.deploy_command(
+            "-m", "scripts.deploy", "set-release", "local", release, "--api", "airflow"
+        )
+
+    def deploy_command(self, *arguments: str) -> str:
+        """A command of scripts/deploy, with the deploy's credentials: every user is an admin
+        here, so any credentials get a token."""
         deployer = {"AIRFLOW_URL": self.url, "AIRFLOW_USERNAME": "deployer"}
-        command = [*IN_REPO_ENV, "-m", "scripts.deploy", "set-release", "local", release]
         result = subprocess.run(
-            [*command, "--api", "airflow"],
+            [*IN_REPO_ENV, *arguments],
             cwd=self.repo,
             env=baked_env() | deployer | {"AIRFLOW_PASSWORD": "unchecked"},
             capture_output=True,
             text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def trigger(self, day: str) -> str:
+        body = {"logical_date": f"{day}T00:00:00Z"}
+        return self.call("POST", f"/api/v2/dags/{HYBRID}/dagRuns", body)["dag_run_id"]
+
+    def xcom(self, run_id: str, task_id: str, key: str = "return_value"):
+        path = f"{self.run_path(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.call("GET", path)["value"]
 
     def run_path(self, run_id: str) -> str:
         return f"/api/v2/dags/{HYBRID}/dagRuns/{run_id}"
@@ -359,17 +391,19 @@ def moment(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp)
 
 
-def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp_path):
+def test_a_run_keeps_its_release_until_make_rerun_moves_it_to_a_fix(repo, tmp_path):
     """Release A is live when the hybrid run starts; B goes live once the run's `release` task
     has pinned A, before any Spark step or container starts. Every task still runs A, and so
-    do the tasks cleared afterwards, the `release` task included."""
-    run([*IN_REPO_ENV, "-c", DEPLOY_TWO_RELEASES], repo)
+    do the tasks cleared afterwards, the `release` task included. B's postprocess is broken:
+    a run of DAY_2 on B fails there. C, the fix, is deployed: `make rerun` reruns the failed
+    tasks of that run on C, and the run keeps its history."""
+    broken = {"postprocess.py": "raise SystemExit('release B ran')\n"}
+    deploy(repo, {RELEASE_A: {}, RELEASE_B: broken, RELEASE_C: {}})
     with Airflow(repo, tmp_path) as airflow:
         airflow.wait_for(lambda: airflow.call("GET", f"/api/v2/dags/{HYBRID}"), 180)
         airflow.call("PATCH", f"/api/v2/dags/{HYBRID}", {"is_paused": False})
         airflow.set_release(RELEASE_A)
-        body = {"logical_date": f"{DAY}T00:00:00Z"}
-        run_id = airflow.call("POST", f"/api/v2/dags/{HYBRID}/dagRuns", body)["dag_run_id"]
+        run_id = airflow.trigger(DAY)
 
         airflow.wait_for(lambda: airflow.task(run_id, "release")["state"] == "success", 180)
         airflow.set_release(RELEASE_B)
@@ -404,3 +438,76 @@ def test_a_run_keeps_its_release_when_a_deploy_lands_between_its_tasks(repo, tmp
         rerun = airflow.task(run_id, "score")
         assert rerun["state"] == "success"
         assert rerun["rendered_fields"]["image"].endswith(f":{RELEASE_A}")
+
+        # B is live: a run of DAY_2 fails at postprocess. C, the fix, goes live; make rerun.
+        failed_run = airflow.trigger(DAY_2)
+        assert airflow.wait_for(lambda: airflow.finished(failed_run), 300) == "failed"
+        assert airflow.task(failed_run, "postprocess")["state"] == "failed"
+        airflow.set_release(RELEASE_C)
+        out = airflow.deploy_command("-c", RERUN, HYBRID, failed_run)
+        assert f"reruns on release {RELEASE_C}: postprocess, wait_for_postprocess" in out
+        assert airflow.wait_for(lambda: airflow.finished(failed_run), 300) == "success"
+
+        assert airflow.xcom(failed_run, "release") == RELEASE_C
+        assert airflow.xcom(failed_run, "release", "reason").startswith("rerun asked at ")
+        postprocess = airflow.task(failed_run, "postprocess")
+        assert postprocess["try_number"] == 2
+        assert RELEASE_C in json.dumps(postprocess["rendered_fields"])
+        tries = airflow.call(
+            "GET", f"{airflow.run_path(failed_run)}/taskInstances/postprocess/tries"
+        )
+        assert [t["state"] for t in tries["task_instances"]] == ["failed", "success"]
+        # The cluster came up again for the step: Airflow cleared its setups with it.
+        assert airflow.task(failed_run, "create_cluster_hybrid_example")["try_number"] == 2
+        # What was not rerun stays as it ran, on B.
+        preprocess = airflow.task(failed_run, "preprocess")
+        assert preprocess["try_number"] == 1
+        assert RELEASE_B in json.dumps(preprocess["rendered_fields"])
+
+
+def test_a_run_that_times_out_or_is_marked_failed_mid_step_ends_its_cluster(repo, tmp_path):
+    """How a run's cluster ends when the run does not end by itself, under real components:
+
+    - it times out: the scheduler fails the run on its dagrun_timeout and skips its unfinished
+      tasks, the teardown too; the DAG processor then runs the DAG's failure callback, which
+      ends the cluster;
+    - it is marked failed by hand: Airflow fails the running step and skips what is pending,
+      but not the teardown, which then runs (and the run ends as its last tasks say).
+
+    The local twin of EMR records who ended each cluster."""
+    hanging = {"preprocess.py": "import time\ntime.sleep(600)\n"}
+    deploy(repo, {RELEASE_A: hanging})
+    dag_file = repo / "dags/data_pipelines/apps/hybrid_example/hybrid_example_dag.py"
+    text = dag_file.read_text()
+    schedule = '    schedule="0 2 * * *",'
+    timeout = text.replace(schedule, f"{schedule}\n    dagrun_timeout=timedelta(seconds=40),")
+    assert timeout != text
+
+    def ended(run_id: str) -> dict:
+        """The run's cluster, once it has ended, as the local twin of EMR recorded it."""
+        clusters = repo / ".local-data/.emr-clusters"
+        [record] = [
+            json.loads(p.read_text()) for p in clusters.glob("*.json") if run_id in p.read_text()
+        ]
+        return record if record["State"] == "TERMINATED" else {}
+
+    with changed(dag_file, timeout), Airflow(repo, tmp_path) as airflow:
+        airflow.wait_for(lambda: airflow.call("GET", f"/api/v2/dags/{HYBRID}"), 180)
+        airflow.call("PATCH", f"/api/v2/dags/{HYBRID}", {"is_paused": False})
+        airflow.set_release(RELEASE_A)
+
+        timed_out = airflow.trigger(DAY)
+        airflow.wait_for(lambda: airflow.task(timed_out, "preprocess")["state"] == "running", 120)
+        assert airflow.wait_for(lambda: airflow.finished(timed_out), 180) == "failed"
+        assert airflow.task(timed_out, "terminate_cluster_hybrid_example")["state"] == "skipped"
+        assert airflow.wait_for(lambda: ended(timed_out), 120)["EndedBy"] == (
+            "the DAG's failure callback"
+        )
+
+        marked = airflow.trigger(DAY_2)
+        airflow.wait_for(lambda: airflow.task(marked, "preprocess")["state"] == "running", 120)
+        airflow.call("PATCH", airflow.run_path(marked), {"state": "failed"})
+        assert airflow.wait_for(lambda: ended(marked), 120)["EndedBy"] == "the teardown"
+        # Airflow then sets the run's state from its last tasks: skipped, so "success".
+        assert airflow.wait_for(lambda: airflow.finished(marked), 60) == "success"
+        assert airflow.task(marked, "preprocess")["state"] == "failed"

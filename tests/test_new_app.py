@@ -163,8 +163,10 @@ def test_gate_names_what_is_broken(repo):
     (apps / "scoring").rename(apps / "scorer")  # renamed app folder, jobs/scoring left behind
     (repo / "jobs/orders/publish").mkdir()
     (repo / "jobs/orders/publish/Dockerfile").write_text("FROM python:3.12-slim\n")
+    # The suites that name what is broken (the rest of the gate passed on this repo above).
+    suites = "ARGS=tests/test_dag_validation.py tests/test_dag_parse_imports.py tests/test_infra.py"
     try:
-        result = run(["make", "test-dags"], repo, check=False)
+        result = run(["make", "test-dags", suites], repo, check=False)
     finally:
         run(["git", "checkout", "--", "."], repo)
         run(["git", "clean", "-fdq", "dags", "jobs"], repo)

@@ -33,6 +33,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from botocore.exceptions import ClientError
+
 from {{ cookiecutter.package }}.local.paths import JOBS, LOCAL_DATA, REPO, local_path
 from {{ cookiecutter.package }}.paths import data_path
 from {{ cookiecutter.package }}.settings import (
@@ -150,7 +152,8 @@ def land_samples(app: str, day: str, landing: Path) -> list[tuple[Path, Path]]:
 
 
 class LocalBucket:
-    """The two S3 calls of the deploy pipeline's upload, made on folders under .local-data/."""
+    """The S3 calls of the deploy pipeline's upload and release check, made on folders under
+    .local-data/."""
 
     def upload_file(self, filename: str, bucket: str, key: str) -> None:
         self.put_object(Bucket=bucket, Key=key, Body=Path(filename).read_bytes())
@@ -159,6 +162,11 @@ class LocalBucket:
         target = LOCAL_DATA / Bucket / Key
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(Body)
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict:
+        if not (LOCAL_DATA / Bucket / Key).is_file():
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+        return {}
 
 
 def deploy_scripts() -> int:
@@ -339,11 +347,16 @@ def report(dag: DAG, run: DagRun, progress: Progress, day: str, seconds: float) 
     failed = [task_id for task_id in tasks if states[task_id].state == "failed"]
     for task_id in failed:
         print(f"\n--- log of {task_id} ---\n{progress.task_log(task_id)}\n--- end of {task_id} ---")
+    from {{ cookiecutter.package }}.emr import TerminateCluster
+
     print(f"\n{dag.dag_id} for {day}: {run.state} in {seconds:.0f} s")
     for task_id in tasks:
         ti = states[task_id]
         took = f"{ti.duration:7.1f} s" if ti.duration is not None else ""
-        print(f"  {task_id:<40} {ti.state!s:<16}{took}")
+        # What a cluster cost is in production the teardown's log and XCom: EMR counts it.
+        ends_a_cluster = isinstance(dag.get_task(task_id), TerminateCluster)
+        cost = "  cluster cost: n/a locally" if ends_a_cluster else ""
+        print(f"  {task_id:<40} {ti.state!s:<16}{took}{cost}")
     succeeded = [task_id for task_id in tasks if states[task_id].state == "success"]
     found = outputs(dag, day, succeeded)
     if found:

@@ -25,6 +25,7 @@ from {{ cookiecutter.package }}.emr import (
     Cluster,
     ClusterReadySensor,
     StepSensor,
+    end_clusters,
     spark_submit_command,
 )
 
@@ -311,6 +312,17 @@ def test_a_cluster_dag_runs_one_at_a_time_within_the_team_limits(app):
     assert cluster.dag.max_active_runs == CLUSTER_DAG_MAX_ACTIVE_RUNS
     assert cluster.dag.dagrun_timeout == DAGRUN_TIMEOUT
     assert cluster.create_task.pool == EMR_POOL
+
+
+def test_a_cluster_dag_ends_its_clusters_when_it_fails_after_its_own_callbacks(app):
+    def alert(context):
+        pass
+
+    (app.dir / "cluster_configs" / "other.json").write_text(json.dumps(CLUSTER_CONFIG))
+    dag = app.dag(on_failure_callback=alert)
+    Cluster(dag=dag, cluster_name="my_cluster")
+    Cluster(dag=dag, cluster_name="other")  # the callback ends every cluster of the run
+    assert dag.on_failure_callback == [alert, end_clusters]
 
 
 def test_a_dag_keeps_the_limits_it_chose(app):

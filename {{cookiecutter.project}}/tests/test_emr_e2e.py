@@ -122,6 +122,9 @@ def test_success_creates_the_configured_cluster_runs_the_step_and_terminates(
         "--output_path",
         "s3://out/counts.json",
     ]
+    cost = dag_run.get_task_instance("terminate_cluster_e2e").xcom_pull("terminate_cluster_e2e")
+    assert cost["cluster_id"] == cluster["Id"]
+    assert {"normalized_instance_hours", "running_seconds"} <= cost.keys()
     assert_no_cluster_up(emr_client)
 
 

@@ -151,7 +151,8 @@ def test_a_janitor_sweeps_only_its_teams_clusters_of_its_environment(
     sweep["max_age"] = LOGICAL_DATE - LOGICAL_DATE.subtract(days=1)
 
     with enforced(monkeypatch, account.runtime_policy("dev")) as dev:
-        assert janitor.sweep(account.emr, environment="dev", **sweep) == [dev_orphan]
+        [ended] = janitor.sweep(account.emr, environment="dev", **sweep)
+    assert ended["cluster_id"] == dev_orphan
     # Named like the team's, so described: the role may not, and the janitor moves on.
     spoof = neighbours["untagged, named like ours"]
     assert dev.refused == [
@@ -166,10 +167,27 @@ def test_a_janitor_sweeps_only_its_teams_clusters_of_its_environment(
 
     staging = neighbours["staging of this repository"]
     with enforced(monkeypatch, account.runtime_policy("staging")) as staging_janitor:
-        assert janitor.sweep(account.emr, environment="staging", **sweep) == [staging]
+        [ended] = janitor.sweep(account.emr, environment="staging", **sweep)
+    assert ended["cluster_id"] == staging
     assert staging_janitor.refused == []
     left = [neighbours[what] for what in neighbours if neighbours[what] != staging]
     assert set(states(account.emr, left).values()) == {"WAITING"}
+
+
+def test_a_timed_out_runs_failure_callback_ends_its_clusters_only(
+    account, neighbours, dag, monkeypatch
+):
+    """What the DAG processor runs when the scheduler fails a run on its dagrun_timeout, with
+    the runtime policy: every cluster of the run up ends, no other."""
+    own = account.emr.run_job_flow(**request_in("dev", dag, monkeypatch))["JobFlowId"]
+    assert emr.end_clusters in dag.on_failure_callback
+    with enforced(monkeypatch, account.runtime_policy("dev")) as processor:
+        emr.end_clusters({"dag": dag, "run_id": RUN_ID, "reason": "timed_out"})
+
+    spoof = cluster_arn(REGION, neighbours["untagged, named like ours"])
+    assert [refused for refused in processor.refused if spoof not in refused] == []
+    assert states(account.emr, [own]) == {own: "TERMINATED"}
+    assert set(states(account.emr, neighbours.values()).values()) == {"WAITING"}
 
 
 # What a worker role could try with clusters that are not its own, and what it needs itself.

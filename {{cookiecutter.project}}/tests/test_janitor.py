@@ -29,6 +29,11 @@ def run_tags(dag_id: str, run_id: str) -> dict[str, str]:
     return team | {emr.DAG_TAG: dag_id, emr.RUN_TAG: run_id}
 
 
+def ended(costs: list[dict]) -> list[str]:
+    """The ids of the clusters the janitor ended, from what it says they cost."""
+    return [cost["cluster_id"] for cost in costs]
+
+
 def state(client, cluster_id: str) -> str:
     return client.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
 
@@ -94,11 +99,13 @@ def test_a_cluster_older_than_the_maximum_age_goes_even_if_its_run_goes_on(emr_c
     assert janitor.sweep(emr_client, now=now, dry_run=False, **sweep) == []
     later = now + max_age + timedelta(minutes=1)
     with caplog.at_level(logging.INFO):
-        assert janitor.sweep(emr_client, now=later, dry_run=True, **sweep) == [cluster]
+        assert ended(janitor.sweep(emr_client, now=later, dry_run=True, **sweep)) == [cluster]
     assert f"Would terminate {cluster}" in caplog.text
     assert state(emr_client, cluster) == "WAITING"  # a dry run terminates nothing
 
-    assert janitor.sweep(emr_client, now=later, dry_run=False, **sweep) == [cluster]
+    [cost] = janitor.sweep(emr_client, now=later, dry_run=False, **sweep)
+    assert cost["cluster_id"] == cluster
+    assert {"normalized_instance_hours", "running_seconds"} <= cost.keys()
     assert state(emr_client, cluster) == "TERMINATED"
     assert_no_cluster_up(emr_client)
 

@@ -18,6 +18,7 @@ from {{ cookiecutter.package }} import k8s
 from {{ cookiecutter.package }}.release import (
     CONF_KEY,
     MANIFEST,
+    RERUN_KEY,
     TEMPLATE,
     VARIABLE,
     PinRelease,
@@ -151,18 +152,53 @@ class Store:
     def set(self, key, value, *, retention=None) -> None:
         self.values[key] = value
 
+    def delete(self, key) -> None:
+        self.values.pop(key, None)
+
 
 def context(store: Store | None = None, conf: dict | None = None) -> dict:
-    return {"dag_run": SimpleNamespace(conf=conf or {}), "task_state_store": store}
+    """A task's context: its run's conf, its state store, and an XCom that keeps what it gets."""
+    pushed = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value), pushed=pushed)
+    return {"dag_run": SimpleNamespace(conf=conf or {}), "task_state_store": store, "ti": ti}
 
 
 def test_clearing_the_release_task_keeps_the_runs_release(deployed, monkeypatch):
     task = PinRelease(task_id="release")
     store = Store()
-    assert task.execute(context(store)) == RELEASE_A
+    first = context(store)
+    assert task.execute(first) == RELEASE_A
+    assert first["ti"].pushed["reason"] == f"the Variable {VARIABLE}"
     monkeypatch.setenv(LIVE, RELEASE_B)
-    assert task.execute(context(store)) == RELEASE_A
+    cleared = context(store)
+    assert task.execute(cleared) == RELEASE_A
+    assert cleared["ti"].pushed["reason"] == "pinned when this run first started: kept"
     assert task.execute(context(Store())) == RELEASE_B, "a new run takes the live release"
+
+
+def test_a_rerun_moves_the_run_to_the_release_it_asks_for_once(deployed):
+    """`make rerun` leaves its request in the store and clears the task: it pins the release
+    asked for, says why, and forgets the request; a plain clear later keeps the new release."""
+    task = PinRelease(task_id="release")
+    store = Store()
+    assert task.execute(context(store)) == RELEASE_A
+    store.set(RERUN_KEY, {"release": RELEASE_B, "asked": "2026-02-01T08:00:00+00:00"})
+    rerun = context(store)
+    assert task.execute(rerun) == RELEASE_B
+    assert rerun["ti"].pushed["reason"] == (
+        f"rerun asked at 2026-02-01T08:00:00+00:00 on this release, the run had {RELEASE_A}"
+    )
+    assert RERUN_KEY not in store.values
+    assert task.execute(context(store)) == RELEASE_B
+
+
+def test_a_rerun_on_a_release_not_deployed_keeps_the_runs_release(deployed):
+    store = Store()
+    PinRelease(task_id="release").execute(context(store))
+    store.set(RERUN_KEY, {"release": NEVER_DEPLOYED, "asked": "now"})
+    with pytest.raises(ReleaseError, match=f"release {NEVER_DEPLOYED} \\(rerun asked at now"):
+        PinRelease(task_id="release").execute(context(store))
+    assert store.values["release"] == RELEASE_A
 
 
 @pytest.mark.parametrize(

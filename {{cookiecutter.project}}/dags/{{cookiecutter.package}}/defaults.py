@@ -11,7 +11,9 @@ from {{ cookiecutter.package }}.release import release
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 
 if TYPE_CHECKING:
-    from airflow.sdk import DAG
+    from collections.abc import Callable
+
+    from airflow.sdk import DAG, Context
 
 # Cost limits a DAG or task can override: no task and no run goes on for ever, and a DAG that
 # creates EMR clusters runs one at a time (a backfill or a bulk clear starts one cluster).
@@ -50,6 +52,14 @@ def ensure_macros(dag: DAG) -> None:
     render."""
     if not macros().keys() <= (dag.user_defined_macros or {}).keys():
         dag.user_defined_macros = {**macros(), **(dag.user_defined_macros or {})}
+
+
+def ensure_failure_callback(dag: DAG, callback: Callable[[Context], None]) -> None:
+    """Add `callback` to `dag`'s failure callbacks, after its author's own (alerts), once."""
+    callbacks = dag.on_failure_callback or []
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    if callback not in callbacks:
+        dag.on_failure_callback = [*callbacks, callback]
 
 
 def ensure_cost_limits(dag: DAG, *, creates_clusters: bool) -> None:

@@ -34,7 +34,7 @@ replaces them with local twins (local/emr.py), no cluster, each step on local Sp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +48,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from botocore.exceptions import ClientError
 
 {% endraw %}from {{ cookiecutter.package }}.configs import load_config
-from {{ cookiecutter.package }}.defaults import EMR_POOL, ensure_cost_limits, ensure_macros
+from {{ cookiecutter.package }}.defaults import (
+    EMR_POOL,
+    ensure_cost_limits,
+    ensure_failure_callback,
+    ensure_macros,
+)
 from {{ cookiecutter.package }}.release import release_task
 from {{ cookiecutter.package }}.runtime import operator
 from {{ cookiecutter.package }}.settings import PACKAGE, Settings, load_settings
@@ -270,7 +275,11 @@ class AddStep(EmrAddStepsOperator):
 
 class TerminateCluster(EmrTerminateJobFlowOperator):
     """Terminate the run's cluster, the one the create task returned, once its tags show it is
-    the run's (`identity`, templated): never another team's or environment's."""
+    the run's (`identity`, templated): never another team's or environment's. Returns what the
+    cluster cost (`cluster_cost`), also in its log.
+
+    `end_run` ends every cluster of a run when the run failed without its teardown (a timeout:
+    the DAG's failure callback, `end_clusters`)."""
 
     template_fields = (*EmrTerminateJobFlowOperator.template_fields, "identity")
 
@@ -278,15 +287,59 @@ class TerminateCluster(EmrTerminateJobFlowOperator):
         super().__init__(**kwargs)
         self.identity = dict(identity)
 
-    def execute(self, context: Context) -> None:
+    def execute(self, context: Context) -> dict[str, Any] | None:
         cluster = owned_cluster(self.hook.conn, self.job_flow_id, self.identity)
         if cluster is None:
             self.log.warning("Cluster %s is not this run's: left alone", self.job_flow_id)
-        elif cluster["Status"]["State"] not in ACTIVE_CLUSTER_STATES:
-            self.log.info("Cluster %s is %s already", self.job_flow_id, cluster["Status"]["State"])
-        else:
-            self.log.info("Terminating cluster %s", self.job_flow_id)
-            self.hook.conn.terminate_job_flows(JobFlowIds=[self.job_flow_id])
+            return None
+        return self.end(cluster)
+
+    def end_run(self, run_id: str) -> list[dict[str, Any]]:
+        """End every cluster up of the run `run_id` that this task's cluster stands for."""
+        identity = self.identity | {RUN_TAG: run_id}
+        return [self.end(cluster) for cluster in environment_clusters(self.hook.conn, identity)]
+
+    def end(self, cluster: Mapping[str, Any]) -> dict[str, Any]:
+        """Terminate `cluster` unless it has ended; what it cost."""
+        state = cluster["Status"]["State"]
+        if state in ACTIVE_CLUSTER_STATES:
+            self.hook.conn.terminate_job_flows(JobFlowIds=[cluster["Id"]])
+            state = "TERMINATING"
+        cost = cluster_cost(cluster)
+        self.log.info(
+            "Cluster %s %s: %s normalized instance hours, up %s s",
+            cluster["Id"],
+            state,
+            cost["normalized_instance_hours"],
+            cost["running_seconds"],
+        )
+        return cost
+
+
+def cluster_cost(cluster: Mapping[str, Any]) -> dict[str, Any]:
+    """What a cluster has cost so far, as EMR counts it: its normalized instance hours (one an
+    hour per m1.small-sized share of its instances) and how long it has run."""
+    timeline = cluster["Status"]["Timeline"]
+    created = timeline["CreationDateTime"]
+    ended = timeline.get("EndDateTime") or datetime.now(created.tzinfo)
+    return {
+        "cluster_id": cluster["Id"],
+        "normalized_instance_hours": cluster.get("NormalizedInstanceHours", 0),
+        "running_seconds": round((ended - created).total_seconds()),
+    }
+
+
+def end_clusters(context: Context) -> None:
+    """A DAG's failure callback: end every cluster of the run still up.
+
+    When a run times out (`dagrun_timeout`), Airflow's scheduler marks it failed and every
+    unfinished task skipped, teardowns included: nothing terminates its clusters. It then asks
+    for the DAG's `on_failure_callback`, which the DAG processor runs, with the DAG processor's
+    AWS credentials. A run that failed otherwise has had its teardowns: this finds nothing up.
+    """
+    for task in context["dag"].tasks:
+        if isinstance(task, TerminateCluster):
+            task.end_run(context["run_id"])
 
 
 class Cluster:
@@ -303,6 +356,7 @@ class Cluster:
         self._built = False
         ensure_macros(dag)
         ensure_cost_limits(dag, creates_clusters=True)
+        ensure_failure_callback(dag, end_clusters)
 
         settings = load_settings()
         self.settings = settings

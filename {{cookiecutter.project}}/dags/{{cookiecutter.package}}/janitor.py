@@ -20,6 +20,7 @@ from {{ cookiecutter.package }}.emr import (
     ENVIRONMENT_TAG,
     RUN_TAG,
     TEAM_TAG,
+    cluster_cost,
     environment_clusters,
     tag_dict,
 )
@@ -36,10 +37,10 @@ def sweep(
     max_age: timedelta,
     now: datetime,
     dry_run: bool,
-) -> list[str]:
+) -> list[dict[str, Any]]:
     """Terminate the team's clusters in `environment` whose run is no longer queued or running,
-    or that are older than `max_age`; log every decision; return the ids terminated (or, on a
-    dry run, that would be)."""
+    or that are older than `max_age`; log every decision; return what each cluster terminated
+    (or, on a dry run, that would be) cost (`emr.cluster_cost`)."""
     doomed = []
     for cluster in environment_clusters(
         emr_client, {TEAM_TAG: PACKAGE, ENVIRONMENT_TAG: environment}
@@ -58,8 +59,15 @@ def sweep(
         else:
             log.info("Keep %s: its run %s %s is still going", name, dag_id, run_id)
             continue
-        log.warning("%s %s: %s", "Would terminate" if dry_run else "Terminate", name, reason)
-        doomed.append(cluster["Id"])
+        cost = cluster_cost(cluster)
+        log.warning(
+            "%s %s: %s; %s normalized instance hours",
+            "Would terminate" if dry_run else "Terminate",
+            name,
+            reason,
+            cost["normalized_instance_hours"],
+        )
+        doomed.append(cost)
     if doomed and not dry_run:
-        emr_client.terminate_job_flows(JobFlowIds=doomed)
+        emr_client.terminate_job_flows(JobFlowIds=[cost["cluster_id"] for cost in doomed])
     return doomed

@@ -14,10 +14,14 @@ image tags, Spark script paths, any templated argument. So:
 - retries, a deploy or a rollback during the run change nothing: its tasks read the
   `release` task's result, not the Variable;
 - clearing tasks of a past run, even the whole run, keeps its release: `release` pins it in
-  its task state store (scoped to the run) and a rerun of `release` reads it back. To run a
-  past date on another release, delete the run and trigger it again (README, "Rerunning").
+  its task state store (scoped to the run) and a rerun of `release` reads it back;
+- `make rerun` (scripts/deploy/rerun.py) reruns a finished run's failed or chosen tasks on
+  another release: it leaves the release asked for under RERUN_KEY in this task's state store
+  and clears this task with them; this task then checks that release, pins it instead and
+  forgets the request, so every task cleared with it renders the new release.
 
-The task logs `release: <sha>` and returns it: the run's release is its XCom in the UI.
+The task logs `release: <sha> (<why>)` and returns the release: the run's release is its XCom
+in the UI, and why is its XCom `reason`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ VARIABLE = "{% endraw %}{{ cookiecutter.__docker_tag_variable }}{% raw %}"
 TASK_ID = "release"
 CONF_KEY = "release"
 PIN_KEY = "release"  # in the release task's state store, which lives as long as the run
+RERUN_KEY = "rerun"  # {"release": <sha>, "asked": <when>}, left there by `make rerun`
 MANIFEST = "release.json"
 TEMPLATE = "{{ release() }}"
 # Releases name image tags and bucket prefixes: Docker's tag rules, which a SHA and `local` meet.
@@ -72,10 +77,14 @@ class PinRelease(BaseOperator):
     def execute(self, context: Context) -> str:
         store = context.get("task_state_store")
         pinned = store.get(PIN_KEY) if store is not None else None
-        if pinned:
-            self.log.info("release: %s (pinned when this run first started: kept)", pinned)
-            return pinned
-        chosen, source = self.requested(context)
+        rerun = store.get(RERUN_KEY) if store is not None else None
+        if rerun:
+            chosen = release_name(rerun.get("release"), "the rerun's release")
+            source = f"rerun asked at {rerun.get('asked')} on this release, the run had {pinned}"
+        elif pinned:
+            return self.use(context, pinned, "pinned when this run first started: kept")
+        else:
+            chosen, source = self.requested(context)
         settings = load_settings()
         manifest = f"{settings.DEPLOYMENT_BUCKET}/{chosen}/{MANIFEST}"
         if not self.is_deployed(manifest, settings):
@@ -86,24 +95,30 @@ class PinRelease(BaseOperator):
             from airflow.sdk import NEVER_EXPIRE  # the execution-time context: not at parse
 
             store.set(PIN_KEY, chosen, retention=NEVER_EXPIRE)
-        self.log.info("release: %s (%s)", chosen, source)
-        return chosen
+            if rerun:
+                store.delete(RERUN_KEY)  # answered: a plain clear later keeps this release
+        return self.use(context, chosen, source)
+
+    def use(self, context: Context, release: str, why: str) -> str:
+        """Log the run's release and why, keep why as XCom `reason`; hand the release on."""
+        self.log.info("release: %s (%s)", release, why)
+        context["ti"].xcom_push(key="reason", value=why)
+        return release
 
     def requested(self, context: Context) -> tuple[str, str]:
         """The release the run asks for in its conf, else the live Variable; and which."""
         conf = context["dag_run"].conf or {}
         if conf.get(CONF_KEY):
-            chosen, source = conf[CONF_KEY], f"the run's conf {CONF_KEY!r}"
-        else:
-            chosen, source = Variable.get(VARIABLE, default=None), f"the Variable {VARIABLE}"
-            if not chosen:
-                raise ReleaseError(
-                    f"no release: the Airflow Variable {VARIABLE} is not set (the deploy sets "
-                    f'it) and the run\'s conf names none ({{"{CONF_KEY}": "<commit SHA>"}})'
-                )
-        if not isinstance(chosen, str) or not re.fullmatch(RELEASE_NAME, chosen):
-            raise ReleaseError(f"{source}: {chosen!r} is not a release name (a commit SHA)")
-        return chosen, source
+            source = f"the run's conf {CONF_KEY!r}"
+            return release_name(conf[CONF_KEY], source), source
+        source = f"the Variable {VARIABLE}"
+        chosen = Variable.get(VARIABLE, default=None)
+        if not chosen:
+            raise ReleaseError(
+                f"no release: the Airflow Variable {VARIABLE} is not set (the deploy sets "
+                f'it) and the run\'s conf names none ({{"{CONF_KEY}": "<commit SHA>"}})'
+            )
+        return release_name(chosen, source), source
 
     def is_deployed(self, manifest: str, settings: Settings) -> bool:
         """Whether the release's manifest is in the deployment bucket."""
@@ -112,6 +127,13 @@ class PinRelease(BaseOperator):
         bucket, key = S3Hook.parse_s3_url(manifest)
         hook = S3Hook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
         return hook.check_for_key(key, bucket)
+
+
+def release_name(value: object, source: str) -> str:
+    """`value` if it can name a release, or the run fails saying where it came from."""
+    if not isinstance(value, str) or not re.fullmatch(RELEASE_NAME, value):
+        raise ReleaseError(f"{source}: {value!r} is not a release name (a commit SHA)")
+    return value
 
 
 def release_task(dag: DAG) -> BaseOperator:

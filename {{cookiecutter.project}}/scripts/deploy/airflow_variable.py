@@ -1,5 +1,5 @@
 """Point Airflow at a release: set the release Variable (`VARIABLE` in release.py) to its SHA,
-and the team's EMR pool to its number of slots.
+and the team's EMR pool to its number of slots; and reach Airflow's REST API (`make rerun`).
 
 Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.airflow_api }}`):
 
@@ -8,8 +8,9 @@ Two ways in, chosen with `--api` (this repository's default: `{{ cookiecutter.ai
   AIRFLOW_PASSWORD.
 - `mwaa`, Amazon MWAA: a CLI token from the MWAA API (with the AWS credentials), then the
   Airflow CLI's `variables set`/`get` and `pools set`/`get` through
-  `https://<web server>/aws_mwaa/cli`. The environment's name is `INFRA.MWAA_ENVIRONMENT` in
-  its settings file, the one environment its deploy role may call.
+  `https://<web server>/aws_mwaa/cli`; other REST calls through MWAA's InvokeRestApi. The
+  environment's name is `INFRA.MWAA_ENVIRONMENT` in its settings file, the one environment its
+  deploy role may call.
 
 Setting the same value again changes nothing. Secrets come from environment variables, never
 from the command line, and are never printed.
@@ -111,11 +112,13 @@ def parse_json(body: bytes, method: str, url: str) -> dict:
     return answer
 
 
-def call_json(method: str, url: str, payload: dict, token: str | None = None) -> dict:
+def call_json(method: str, url: str, payload: dict | None, token: str | None = None) -> dict:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return parse_json(call(method, url, json.dumps(payload).encode(), headers), method, url)
+    body = None if payload is None else json.dumps(payload).encode()
+    answer = call(method, url, body, headers)
+    return parse_json(answer, method, url) if answer else {}
 
 
 def required(environ: Mapping[str, str], *names: str) -> list[str]:
@@ -159,6 +162,10 @@ class RestApi:
             raise DeployError(f"{self} answered POST /auth/token without an access_token")
         return answer["access_token"]
 
+    def request(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One call of the REST API, `path` under /api/v2; the JSON answer ({} when empty)."""
+        return call_json(method, f"{self.url}/api/v2{path}", body, self.token())
+
     def set_variable(self, key: str, value: str) -> None:
         """Create the Variable, or overwrite it."""
         self.upsert("variables", {"key": key, "value": value}, key)
@@ -192,6 +199,20 @@ class Mwaa:
 
     def __str__(self) -> str:
         return f"MWAA environment {self.environment!r} ({self.region})"
+
+    def request(self, method: str, path: str, body: dict | None = None, client=None) -> dict:
+        """One call of the environment's Airflow REST API through MWAA's InvokeRestApi, `path`
+        as under /api/v2; the JSON answer. `client`: an MWAA boto3 client."""
+        client = client or boto3.client("mwaa", region_name=self.region)
+        call = {"Name": self.environment, "Path": path, "Method": method}
+        try:
+            answer = client.invoke_rest_api(**call, **({"Body": body} if body else {}))
+        except client.exceptions.RestApiClientException as error:
+            status = error.response.get("RestApiStatusCode", 400)
+            answer = json.dumps(error.response.get("RestApiResponse") or str(error)).encode()
+            message = f"{self}: {method} {path} answered HTTP {status}: {detail(answer)}"
+            raise HttpError(message, status) from None
+        return answer.get("RestApiResponse") or {}
 
     def set_variable(self, key: str, value: str, client=None) -> None:
         """`client`: an MWAA boto3 client (by default one for this region)."""

@@ -16,7 +16,16 @@ import boto3
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.deploy import BadInput, DeployError, airflow_variable, artifacts, dags, images, infra
+from scripts.deploy import (
+    BadInput,
+    DeployError,
+    airflow_variable,
+    artifacts,
+    dags,
+    images,
+    infra,
+    rerun,
+)
 from scripts.deploy.layout import (
     EMR_POOL,
     INFRA_USES,
@@ -91,6 +100,17 @@ def rollback(args: argparse.Namespace) -> None:
     set_release(args, check_uploaded=True)
 
 
+def rerun_run(args: argparse.Namespace) -> None:
+    environment = load_environment(args.environment)
+    target = airflow_variable.airflow_target(args.api, os.environ, environment)
+    s3 = s3_client(environment.aws_region)
+    tasks = args.tasks.replace(",", " ").split() or None
+    release, chosen = rerun.rerun(
+        target, environment, s3, args.dag_id, args.run_id, args.release, tasks
+    )
+    print(f"{target}: {args.dag_id} {args.run_id} reruns on release {release}: {', '.join(chosen)}")
+
+
 def sync_dags(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
     target = environment.infra_setting("DAGS_S3_URI")
@@ -115,6 +135,8 @@ ARGUMENTS = {
     "source": "the environment the release's images come from (deployed before)",
     "environment": "dev, staging or prod: a file in the package's environments/",
     "release": "the full commit SHA of the release",
+    "dag_id": "the DAG's id, e.g. {{ cookiecutter.package }}.<app>",
+    "run_id": "the run's id (in the UI: the run's details)",
 }
 COMMANDS = {
     "settings": (show_settings, "print an environment's deploy targets", ["environment"]),
@@ -148,6 +170,12 @@ COMMANDS = {
         "point new runs at an earlier release, after checking it was uploaded (runs in "
         "flight keep theirs)",
         ["environment", "release"],
+    ),
+    "rerun": (
+        rerun_run,
+        "rerun a finished run's failed (or --tasks) tasks on the live (or --release) release, "
+        "keeping its history",
+        ["environment", "dag_id", "run_id"],
     ),
     "sync-dags": (
         sync_dags,
@@ -185,13 +213,19 @@ def parser() -> argparse.ArgumentParser:
             )
         if name == "build-images":
             command.add_argument("--tag", default="local", help="image tag (default: local)")
-        if name in ("set-release", "rollback"):
+        if name == "rerun":
+            command.add_argument("--release", help="the release (default: the live one)")
+            command.add_argument(
+                "--tasks", default="", help="the tasks to rerun (default: the failed ones)"
+            )
+        if name in ("set-release", "rollback", "rerun"):
             command.add_argument(
                 "--api",
                 choices=airflow_variable.APIS,
                 default=airflow_variable.DEFAULT_API,
                 help=f"how to reach Airflow (default: {airflow_variable.DEFAULT_API})",
             )
+        if name in ("set-release", "rollback"):
             command.add_argument("--dry-run", action="store_true", help="set nothing, say what")
     return root
 

@@ -1,8 +1,10 @@
 """Local twins of the EMR operators: the same tasks and spark-submit command, on local Spark.
 
-Creating, waiting for and terminating the cluster do nothing (the tasks stay, as setups and
-teardown). A step runs its rendered spark-submit command here, changed only where a cluster
-cannot be had:
+No cluster starts: creating one records it in CLUSTERS, one JSON file per cluster with its
+identity and state, and terminating it (the teardown, or the DAG's failure callback when a run
+times out) marks it TERMINATED there and says by whom, so what ends a cluster can be seen
+(cost: n/a, EMR counts instance hours). Waiting for the cluster does nothing. A step runs its
+rendered spark-submit command here, changed only where a cluster cannot be had:
 
 - `--master local[*]` instead of the cluster's YARN, and no `--deploy-mode` (local Spark runs
   the driver on this machine, in client mode);
@@ -17,13 +19,17 @@ The step runs to completion in its add-step task, so a failing script fails that
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package }}.emr import (
+    RUN_TAG,
     AddStep,
     ClusterReadySensor,
     CreateCluster,
@@ -42,6 +48,8 @@ CLUSTER_OPTIONS = frozenset({"--master", "--deploy-mode"})
 # spark-submit options without a value; every other option takes one.
 BARE_OPTIONS = frozenset({"--verbose", "-v", "--supervise", "--help", "-h", "--version"})
 CLUSTER_ID = "local"
+# The local twin of EMR's list of clusters: <cluster id>.json, its name, tags, state, times.
+CLUSTERS = LOCAL_DATA / ".emr-clusters"
 
 
 def split_spark_submit(command: Sequence[str]) -> tuple[list[list[str]], str, list[str]]:
@@ -77,12 +85,29 @@ def local_spark_submit(command: Sequence[str]) -> tuple[list[str], Path]:
     return [*uv_run(project, dev=True), *local], project
 
 
+def local_clusters() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(CLUSTERS.glob("*.json"))]
+
+
+def record(cluster: Mapping[str, Any]) -> None:
+    CLUSTERS.mkdir(parents=True, exist_ok=True)
+    (CLUSTERS / f"{cluster['Id']}.json").write_text(json.dumps(cluster, indent=2))
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 class LocalCreateCluster(CreateCluster):
-    """No cluster to create: hands on a placeholder id, so the tasks templated on it render."""
+    """No cluster to create: records one, and hands on its id for the tasks templated on it."""
 
     def execute(self, context: Context) -> str:
-        self.log.info("Local run: no EMR cluster %s", self.job_flow_overrides.get("Name"))
-        return CLUSTER_ID
+        name = self.job_flow_overrides.get("Name")
+        self.log.info("Local run: no EMR cluster %s", name)
+        digest = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
+        cluster = {"Id": f"{CLUSTER_ID}-{digest[:12]}", "Name": name, "Tags": self.identity}
+        record(cluster | {"State": "WAITING", "Created": now()})
+        return cluster["Id"]
 
 
 class LocalClusterReady(ClusterReadySensor):
@@ -108,8 +133,24 @@ class LocalStepDone(StepSensor):
 
 
 class LocalTerminateCluster(TerminateCluster):
-    def execute(self, context: Context) -> None:
-        self.log.info("Local run: no EMR cluster to terminate")
+    """Marks the run's local cluster TERMINATED, saying what ended it."""
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        clusters = [cluster for cluster in local_clusters() if cluster["Id"] == self.job_flow_id]
+        return self.end(clusters[0], "the teardown") if clusters else None
+
+    def end_run(self, run_id: str) -> list[dict[str, Any]]:
+        identity = self.identity | {RUN_TAG: run_id}
+        return [
+            self.end(cluster, "the DAG's failure callback")
+            for cluster in local_clusters()
+            if identity.items() <= cluster["Tags"].items() and cluster["State"] == "WAITING"
+        ]
+
+    def end(self, cluster: Mapping[str, Any], by: str = "") -> dict[str, Any]:
+        self.log.info("Local run: cluster %s ended by %s (cost: n/a locally)", cluster["Id"], by)
+        record(cluster | {"State": "TERMINATED", "Ended": now(), "EndedBy": by})
+        return {"cluster_id": cluster["Id"], "normalized_instance_hours": None}
 
 
 # Each EMR operator a Cluster builds its tasks from, and its twin here (twins.py).

@@ -1,10 +1,10 @@
 """The EMR janitor: every hour, terminate the team's clusters that outlived their DAG run.
 
 A cluster tagged by `emr.Cluster` with the team, this environment, a DAG and a run goes when that
-run is no longer queued or running (its teardown never ran: a lost worker, a run marked failed by
-hand) or when it is older than EMR_MAX_CLUSTER_AGE_HOURS. Other teams' clusters, other
-environments' and untagged ones are never touched. With EMR_JANITOR_DRY_RUN it only logs what it
-would terminate. The rule is in janitor.py.
+run is no longer queued or running (nothing else ended it: a lost worker, a lost RunJobFlow
+answer) or when it is older than EMR_MAX_CLUSTER_AGE_HOURS. Other teams' clusters, other
+environments' and untagged ones are never touched. Its XCom is what each cluster it ended had
+cost. With EMR_JANITOR_DRY_RUN it only logs what it would terminate. The rule is in janitor.py.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ with DAG(
 ) as dag:
 
     @task
-    def terminate_orphan_clusters(ti=None) -> list[str]:
+    def terminate_orphan_clusters(ti=None) -> list[dict]:
         from airflow.providers.amazon.aws.hooks.emr import EmrHook
 
         from {{ cookiecutter.package }}.janitor import sweep
