@@ -16,9 +16,10 @@ def test_china_region_and_late_alphabet_package_pass_make_test(tmp_path):
     assert (repo / "dags/zeta").is_dir()
     commit_all(repo)
     run(["make", "test"], repo)
-    usage = run(["make", "rollback"], repo, check=False)
-    assert usage.returncode == 2
-    assert "usage: make rollback ENVIRONMENT=" in usage.stderr
+    for target in ("rollback", "rerun"):
+        usage = run(["make", target, "ENVIRONMENT=prod"], repo, check=False)
+        assert usage.returncode == 2
+        assert f"usage: make {target} ENVIRONMENT=" in usage.stderr
     manifests = run(["make", "k8s-manifests", "ENVIRONMENT=prod"], repo).stdout
     binding = next(d for d in yaml.safe_load_all(manifests) if d["kind"] == "RoleBinding")
     assert binding["subjects"] == [
