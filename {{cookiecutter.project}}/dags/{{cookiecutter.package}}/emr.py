@@ -15,8 +15,9 @@ this package, the environment, the DAG, the run and the cluster's name in the DA
 (`<package>/<environment>/...`), so teams and environments sharing one AWS account never touch
 each other's clusters, even with the same DAG ids and run ids. A retried create task adopts the
 cluster an earlier try started, a retried add-step task finds the step it already submitted, and
-the teardown terminates the run's cluster once its tags say it is the run's. A config without
-`AutoTerminationPolicy` gets the environment's idle timeout.
+the teardown terminates the run's cluster once its tags say it is the run's, and returns what it
+cost. A run that times out skips its teardown: the DAG's failure callback, `end_clusters`, ends
+its clusters. A config without `AutoTerminationPolicy` gets the environment's idle timeout.
 
 Configs are read with `json.load` and validated against `schemas/` when the DAG file is parsed,
 so a bad config is an import error naming the file and the key. Jinja inside their values
