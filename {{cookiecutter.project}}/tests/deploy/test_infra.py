@@ -121,27 +121,41 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
     assert not allows(policies, push)
 
 
-@pytest.mark.parametrize(
-    ("subject", "allowed"),
-    [
-        ("repo:acme/pipelines:environment:dev:ref:refs/heads/main", True),
-        ("repo:acme/pipelines:environment:dev:ref:refs/heads/feature", False),
-        ("repo:acme/pipelines:environment:dev", False),
-        ("repo:acme/pipelines:environment:staging:ref:refs/heads/main", False),
-        ("repo:acme/pipelines:ref:refs/heads/main", False),
-        ("repo:someone/pipelines:environment:dev:ref:refs/heads/main", False),
-    ],
-)
-def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
-    stacks, subject, allowed
-):
-    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
-    token = {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": subject,
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def github_claims(environment: str | None, ref: str | None, repository="acme/pipelines") -> dict:
+    """The claims STS sees for a job of `repository` on `ref` (None: where STS does not evaluate
+    GitHub's own claims) in GitHub environment `environment`, with GitHub's default subject."""
+    where = f"environment:{environment}" if environment else f"ref:{ref}"
+    claims = {f"{GITHUB}:aud": "sts.amazonaws.com", f"{GITHUB}:sub": f"repo:{repository}:{where}"}
+    return claims | ({f"{GITHUB}:ref": ref} if ref else {})
+
+
+def test_only_this_repositorys_deploy_job_of_the_environment_on_main_assumes_its_role(stacks):
+    """GitHub's default claims of a job that names an environment: no customised subject."""
+    main = github_claims("dev", "refs/heads/main")
+    customised = main | {f"{GITHUB}:sub": "repo:acme/pipelines:environment:dev:ref:refs/heads/main"}
+    cases = {
+        "main": main,
+        "another branch": github_claims("dev", "refs/heads/feature"),
+        "pull request": github_claims("dev", "refs/pull/7/merge"),
+        "another environment": github_claims("staging", "refs/heads/main"),
+        "no environment": github_claims(None, "refs/heads/main"),
+        "another repository": github_claims("dev", "refs/heads/main", "someone/pipelines"),
+        # Where STS does not evaluate `ref`, the GitHub environment's branch policy decides.
+        "ref not evaluated": github_claims("dev", None),
+        "customised subject (reset it to GitHub's default)": customised,
     }
-    assume = Request("sts:AssumeRoleWithWebIdentity", role_arn(deploy_role("dev")), token)
-    assert trust_allows(trust, assume, provider("token.actions.githubusercontent.com")) is allowed
+    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    role = role_arn(deploy_role("dev"))
+    allowed = {
+        case: trust_allows(
+            trust, Request("sts:AssumeRoleWithWebIdentity", role, claims), provider(GITHUB)
+        )
+        for case, claims in cases.items()
+    }
+    assert [case for case, yes in allowed.items() if yes] == ["main", "ref not evaluated"]
 
 
 def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
