@@ -2,13 +2,24 @@
 call the deploy makes checked against the deploy role's policies (tests/iam.py)."""
 
 import json
+from types import SimpleNamespace
 
 import boto3
 import pytest
+from jinja2 import Template
+
+from {{ cookiecutter.package }}.paths import data_path, output_path
+from {{ cookiecutter.package }}.settings import load_settings
 
 from scripts.deploy import artifacts, dags, images, infra
 from scripts.deploy.cli import main
-from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, read_settings
+from scripts.deploy.layout import (
+    PACKAGE,
+    container_jobs,
+    load_environment,
+    read_settings,
+    split_s3_uri,
+)
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
 from tests.deploy.support import RELEASE, create_bucket
 from tests.iam import (
@@ -158,19 +169,43 @@ def test_only_this_repositorys_deploy_job_of_the_environment_on_main_assumes_its
     assert [case for case, yes in allowed.items() if yes] == ["main", "ref not evaluated"]
 
 
-def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
+def test_jobs_and_clusters_read_shared_inputs_and_write_only_the_teams_data(stacks):
+    """The container jobs' IRSA role and the clusters' instance role, against the data paths the
+    code renders (dags/<package>/paths.py) and the examples' shared input, landing/."""
+    iam = boto3.client("iam", region_name=REGION)
+    settings = load_settings("dev")
+    bucket, prefix = split_s3_uri(settings.DATA_BUCKET)
+
+    def key(template: str) -> str:
+        dag = SimpleNamespace(dag_id=f"{PACKAGE}.app")
+        uri = Template(template).render(config=settings, dag=dag, ds="2026-01-31")
+        return f"{split_s3_uri(uri)[1]}part-0.parquet"
+
+    paths = {
+        "landing": f"{prefix}landing/orders/2026-01-31/orders.csv",
+        "task data": key(data_path("task")),
+        "final output": key(output_path("scores")),
+        "another team's": key(data_path("task")).replace(f"/{PACKAGE}/", "/another_team/"),
+        "another environment's": key(data_path("task")).replace(prefix, "staging/", 1),
+    }
+    for role in (f"{PROJECT}-dev-jobs", settings.EMR_INSTANCE_PROFILE):
+        policies = role_policies(iam, role)
+
+        def can(action: str, path: str, policies=policies) -> bool:
+            return allows(policies, Request(action, f"arn:{PARTITION}:s3:::{bucket}/{path}"))
+
+        readable = [what for what, path in paths.items() if can("s3:GetObject", path)]
+        writable = [what for what, path in paths.items() if can("s3:PutObject", path)]
+        assert readable == ["landing", "task data", "final output"], role
+        assert writable == ["task data", "final output"], role
+        folder = paths["landing"].rsplit("/", 1)[0] + "/"
+        listing = Request("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {"s3:prefix": folder})
+        assert allows(policies, listing), role
+
+
+def test_container_jobs_assume_their_role_through_their_service_account(stack_repo, stacks):
     iam = boto3.client("iam", region_name=REGION)
     role = f"{PROJECT}-dev-jobs"
-    data = read_settings("dev", stack_repo)["DATA_BUCKET"].split("/")[2]
-    policies = role_policies(iam, role)
-
-    def can_write(key: str) -> bool:
-        key_arn = f"arn:{PARTITION}:s3:::{data}/{key}"
-        return allows(policies, Request("s3:PutObject", key_arn))
-
-    assert can_write(f"dev/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write(f"staging/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write("dev/another_team/x")
     subject = f"{EKS_OIDC_ISSUER}:sub"
     service_account = {
         f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
