@@ -2,11 +2,9 @@
 call the deploy makes checked against the deploy role's policies (tests/iam.py)."""
 
 import json
-from types import SimpleNamespace
 
 import boto3
 import pytest
-from jinja2 import Template
 
 from {{ cookiecutter.package }}.paths import data_path, output_path
 from {{ cookiecutter.package }}.settings import load_settings
@@ -21,7 +19,7 @@ from scripts.deploy.layout import (
     split_s3_uri,
 )
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
-from tests.deploy.support import RELEASE, create_bucket
+from tests.deploy.support import RELEASE, data_key
 from tests.iam import (
     ACCOUNT,
     PARTITION,
@@ -39,20 +37,6 @@ from tests.iam import (
 
 REGION = read_settings("dev")["AWS_REGION"]
 PROJECT = infra.PROJECT
-
-
-@pytest.fixture
-def stacks(stack_repo, aws, capsys):
-    """The dev and staging stacks, as `make infra` creates them; returns what dev printed."""
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    infra.deploy_stack("dev", cloudformation, stack_repo)
-    printed = capsys.readouterr().out
-    infra.deploy_stack("staging", cloudformation, stack_repo)
-    capsys.readouterr()
-    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
-        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
-        create_bucket(boto3.client("s3", region_name=REGION), bucket)
-    return printed
 
 
 def deploy_role(env: str) -> str:
@@ -105,12 +89,17 @@ def test_the_deploy_needs_nothing_its_role_does_not_allow(
 ):
     dev = load_environment("dev", stack_repo)
     s3 = boto3.client("s3", region_name=REGION)
-    with recorded_calls(monkeypatch) as calls:
+    with recorded_calls(monkeypatch) as pushing:
         images.push_images(dev, RELEASE, stack_repo)
-        artifacts.upload_release(dev, RELEASE, s3, stack_repo)
-        artifacts.check_release_exists(dev, RELEASE, s3)
+    fake_docker.mirror_to_ecr(boto3.client("ecr", region_name=REGION))  # what the pushes left
+    with recorded_calls(monkeypatch) as shipping:
+        release_images = artifacts.image_digests(dev, RELEASE, stack_repo)
+        artifacts.upload_release(dev, RELEASE, s3, stack_repo, release_images)
+        images.keep_live(release_images)
+        artifacts.check_release_complete(dev, RELEASE, s3)
         dags.sync_dags(dev.infra_setting("DAGS_S3_URI"), s3, stack_repo)
-    assert {call.operation for call in calls} >= {"PutObject", "HeadObject", "ListObjectsV2"}
+    calls = pushing + shipping
+    assert {call.operation for call in calls} >= {"PutObject", "GetObject", "ListObjectsV2"}
     policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
     assert denied(policies, calls) == []
 
@@ -176,17 +165,13 @@ def test_jobs_and_clusters_read_shared_inputs_and_write_only_the_teams_data(stac
     settings = load_settings("dev")
     bucket, prefix = split_s3_uri(settings.DATA_BUCKET)
 
-    def key(template: str) -> str:
-        dag = SimpleNamespace(dag_id=f"{PACKAGE}.app")
-        uri = Template(template).render(config=settings, dag=dag, ds="2026-01-31")
-        return f"{split_s3_uri(uri)[1]}part-0.parquet"
-
+    task_data = data_key(data_path("task"), settings)
     paths = {
         "landing": f"{prefix}landing/orders/2026-01-31/orders.csv",
-        "task data": key(data_path("task")),
-        "final output": key(output_path("scores")),
-        "another team's": key(data_path("task")).replace(f"/{PACKAGE}/", "/another_team/"),
-        "another environment's": key(data_path("task")).replace(prefix, "staging/", 1),
+        "task data": task_data,
+        "final output": data_key(output_path("scores"), settings),
+        "another team's": task_data.replace(f"/{PACKAGE}/", "/another_team/"),
+        "another environment's": task_data.replace(prefix, "staging/", 1),
     }
     for role in (f"{PROJECT}-dev-jobs", settings.EMR_INSTANCE_PROFILE):
         policies = role_policies(iam, role)
