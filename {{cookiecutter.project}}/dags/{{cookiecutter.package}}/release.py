@@ -48,7 +48,8 @@ TEMPLATE = "{{ release() }}"
 RELEASE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # compiled when a run asks, not at parse
 # An image in ECR: <account>.dkr.ecr.<region>.<the partition's domain>/<repository>:<tag>
 ECR_IMAGE = (
-    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+/(?P<repository>[^:]+):"
+    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+/"
+    r"(?P<repository>[^:]+):(?P<tag>.+)"
 )
 
 
@@ -141,21 +142,25 @@ class PinRelease(BaseOperator):
         bucket, prefix = S3Hook.parse_s3_url(f"{settings.DEPLOYMENT_BUCKET}/{release}/")
         hook = S3Hook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
         present = set(hook.list_keys(bucket, prefix=prefix))
-        scripts = [name for name in manifest["scripts"] if prefix + name not in present]
+        scripts = [name for name in manifest.get("scripts", []) if prefix + name not in present]
         gone = [f"s3://{bucket}/{prefix}{name}" for name in scripts]
-        for reference, digest in manifest["images"].items():
+        images = manifest.get("images", {})
+        if isinstance(images, list):  # written before digests were recorded: by tag
+            images = dict.fromkeys(images)
+        for reference, digest in images.items():
             image = re.match(ECR_IMAGE, reference)
             if not image:
                 continue
             ecr = EcrHook(aws_conn_id=settings.AWS_CONN_ID, region_name=image["region"]).conn
+            image_id = {"imageDigest": digest} if digest else {"imageTag": image["tag"]}
             try:
                 ecr.describe_images(
                     registryId=image["account"],
                     repositoryName=image["repository"],
-                    imageIds=[{"imageDigest": digest}],
+                    imageIds=[image_id],
                 )
             except ecr.exceptions.ImageNotFoundException:
-                gone.append(f"{reference}@{digest}")
+                gone.append(f"{reference}@{digest}" if digest else reference)
         return gone
 
 

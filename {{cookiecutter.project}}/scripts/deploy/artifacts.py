@@ -78,7 +78,7 @@ def image_digests(environment: Environment, release: str, root: Path = REPO) -> 
     return found
 
 
-def check_release_complete(environment: Environment, release: str, s3) -> dict[str, str]:
+def check_release_complete(environment: Environment, release: str, s3) -> dict[str, str | None]:
     """Raise, in one line, unless every script and image of `release` is in this environment;
     returns its images (reference -> digest)."""
     bucket, prefix = release_prefix(environment, release)
@@ -94,13 +94,21 @@ def check_release_complete(environment: Environment, release: str, s3) -> dict[s
     manifest = json.loads(body)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     present = {item["Key"] for page in pages for item in page.get("Contents", [])}
-    scripts = [name for name in manifest["scripts"] if prefix + name not in present]
+    scripts = [name for name in manifest.get("scripts", []) if prefix + name not in present]
     gone = [f"s3://{bucket}/{prefix}{name}" for name in scripts]
-    images = missing_images(manifest["images"])
+    release_images = listed_images(manifest)
+    images = missing_images(release_images)
     if scripts or images:
         raise DeployError(
             f"release {release} can no longer run in {environment.name}: "
             f"{', '.join(gone + images)} gone (images expire INFRA.RELEASE_RETENTION_DAYS days "
             "after their push)"
         )
-    return manifest["images"]
+    return release_images
+
+
+def listed_images(manifest: dict) -> dict[str, str | None]:
+    """The manifest's images, reference -> digest; a manifest written before digests were
+    recorded lists references only."""
+    images = manifest.get("images", {})
+    return dict.fromkeys(images) if isinstance(images, list) else images

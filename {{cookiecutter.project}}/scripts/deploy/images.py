@@ -169,7 +169,15 @@ def ecr_repository(reference: str) -> tuple[str, str, str] | None:
     return (match["account"], match["region"], path.rpartition(":")[0]) if match else None
 
 
-def missing_images(images: dict[str, str]) -> list[str]:
+def image_id(reference: str, image_digest: str | None) -> dict[str, str]:
+    """How ECR names an image of a release manifest: by its digest, or by its tag for a manifest
+    written before digests were recorded."""
+    if image_digest:
+        return {"imageDigest": image_digest}
+    return {"imageTag": reference.rpartition(":")[2]}
+
+
+def missing_images(images: dict[str, str | None]) -> list[str]:
     """The images (`<reference>@<digest>`) of a release manifest that its ECR repositories no
     longer hold; other registries are not asked."""
     missing = []
@@ -183,14 +191,14 @@ def missing_images(images: dict[str, str]) -> list[str]:
             ecr.describe_images(
                 registryId=account,
                 repositoryName=repository,
-                imageIds=[{"imageDigest": image_digest}],
+                imageIds=[image_id(reference, image_digest)],
             )
         except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
-            missing.append(f"{reference}@{image_digest}")
+            missing.append(f"{reference}@{image_digest}" if image_digest else reference)
     return missing
 
 
-def keep_live(images: dict[str, str]) -> None:
+def keep_live(images: dict[str, str | None]) -> None:
     """Tag each image of a release manifest `live` in its ECR repository, in place of the image
     that had the tag: the repository's lifecycle policy keeps it for as long as it is live."""
     for reference, image_digest in images.items():
@@ -201,20 +209,20 @@ def keep_live(images: dict[str, str]) -> None:
         account, region, repository = location
         ecr = boto3.client("ecr", region_name=region)
         ids = {"registryId": account, "repositoryName": repository}
-        live = ecr.batch_get_image(**ids, imageIds=[{"imageTag": LIVE_TAG}])["images"]
-        if live and live[0]["imageId"]["imageDigest"] == image_digest:
-            continue
-        found = ecr.batch_get_image(**ids, imageIds=[{"imageDigest": image_digest}])["images"]
+        found = ecr.batch_get_image(**ids, imageIds=[image_id(reference, image_digest)])["images"]
         if not found:
-            raise DeployError(f"{reference}@{image_digest} is not in its repository any more")
+            raise DeployError(f"{reference} is not in its repository any more")
         [image] = found
+        live = ecr.batch_get_image(**ids, imageIds=[{"imageTag": LIVE_TAG}])["images"]
+        if live and live[0]["imageId"]["imageDigest"] == image["imageId"]["imageDigest"]:
+            continue
         if live:  # removes the tag only: the image keeps its release's tag
             ecr.batch_delete_image(**ids, imageIds=[{"imageTag": LIVE_TAG}])
         ecr.put_image(
             **ids,
             imageManifest=image["imageManifest"],
             imageManifestMediaType=image["imageManifestMediaType"],
-            imageDigest=image_digest,
+            imageDigest=image["imageId"]["imageDigest"],
             imageTag=LIVE_TAG,
         )
-        print(f"{reference}@{image_digest}: tagged {LIVE_TAG}")
+        print(f"{reference}@{image['imageId']['imageDigest']}: tagged {LIVE_TAG}")

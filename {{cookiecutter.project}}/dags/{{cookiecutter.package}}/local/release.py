@@ -18,4 +18,5 @@ class LocalPinRelease(PinRelease):
 
     def missing(self, release: str, manifest: dict, settings: Settings) -> list[str]:
         folder = local_path(f"{settings.DEPLOYMENT_BUCKET}/{release}")
-        return [str(folder / name) for name in manifest["scripts"] if not (folder / name).is_file()]
+        scripts = manifest.get("scripts", [])
+        return [str(folder / name) for name in scripts if not (folder / name).is_file()]
