@@ -153,7 +153,8 @@ COMMANDS = {
     ),
     "upload-artifacts": (
         upload_artifacts,
-        "upload the release's Spark scripts, then its manifest",
+        "upload the release's Spark scripts, then its manifest (with its images' digests), and "
+        "tag its images live",
         ["environment", "release"],
     ),
     "set-release": (
