@@ -135,8 +135,9 @@ def test_environment_settings_carry_the_answers(tmp_path):
 
 @pytest.mark.parametrize("api", ["airflow", "mwaa"])
 def test_kubernetes_settings_follow_how_airflow_reaches_the_cluster(tmp_path, api):
-    """In the cluster: in-cluster config, the worker's service account is the RBAC subject.
-    MWAA: the AWS connection to an EKS cluster, the MWAA role mapped to a group."""
+    """In the cluster: in-cluster config, the workers' and the triggerer's service accounts are
+    the RBAC subjects. MWAA: the AWS connection to an EKS cluster, the MWAA role mapped to a
+    group."""
     repo = bake(tmp_path, airflow_api=api)
     for env in ("dev", "staging", "prod"):
         settings = json.loads((repo / f"dags/data_pipelines/environments/{env}.json").read_text())
@@ -146,9 +147,14 @@ def test_kubernetes_settings_follow_how_airflow_reaches_the_cluster(tmp_path, ap
         )
         assert settings["K8S_IN_CLUSTER"] is (api == "airflow")
         assert settings["K8S_EKS_CLUSTER"] == ("data-pipelines" if api == "mwaa" else None)
-        assert settings["K8S_AIRFLOW_SUBJECT"]["kind"] == (
-            "Group" if api == "mwaa" else "ServiceAccount"
-        )
+        subjects = settings["K8S_AIRFLOW_SUBJECTS"]
+        if api == "mwaa":  # MWAA's execution role, every component's, mapped to a group
+            assert [subject["kind"] for subject in subjects] == ["Group"]
+        else:  # the workers, and the triggerer for deferrable waits
+            assert [subject["name"] for subject in subjects] == [
+                "airflow-worker",
+                "airflow-triggerer",
+            ]
 
 
 def test_cruft_record_can_drive_cruft_update(default_repo):

@@ -119,11 +119,10 @@ def test_only_main_deploys_and_only_main_may_assume_the_role(baked):
             "&& github.ref == 'refs/heads/main' &&" in condition
         ), condition
     stack = (repo / "infra/aws/environment.yaml").read_text()
-    assert (
-        "sub: !Sub repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/main\n"
-        in stack
-    )
-    assert "include_claim_keys" in (repo / "README.md").read_text()
+    # GitHub's default subject; the branch through the environment's branch policy and `ref`.
+    assert "sub: !Sub repo:${GitHubRepository}:environment:${Environment}\n" in stack
+    assert "token.actions.githubusercontent.com:ref: refs/heads/main\n" in stack
+    assert "deployment-branch-policies -f name=main" in (repo / "README.md").read_text()
 
 
 def test_images_are_built_once_and_promoted_by_digest(baked):

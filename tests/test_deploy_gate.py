@@ -23,6 +23,7 @@ def test_china_region_and_late_alphabet_package_pass_make_test(tmp_path):
     manifests = run(["make", "k8s-manifests", "ENVIRONMENT=prod"], repo).stdout
     binding = next(d for d in yaml.safe_load_all(manifests) if d["kind"] == "RoleBinding")
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "airflow-worker", "namespace": "airflow"}
+        {"kind": "ServiceAccount", "name": "airflow-worker", "namespace": "airflow"},
+        {"kind": "ServiceAccount", "name": "airflow-triggerer", "namespace": "airflow"},
     ]
     assert binding["metadata"]["namespace"] == "zeta"

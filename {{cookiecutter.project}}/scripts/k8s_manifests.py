@@ -30,6 +30,13 @@ AIRFLOW_RULES = (
 RBAC = "rbac.authorization.k8s.io"
 # The instance metadata service: pods get AWS credentials from their role (IRSA), not the node's.
 INSTANCE_METADATA = "169.254.169.254/32"
+# A NetworkPolicy is accepted by every cluster and enforced only by a network plugin that
+# implements it: without one, the namespace's traffic is not restricted at all.
+NETWORK_POLICY_NOTE = (
+    "note: the NetworkPolicy restricts traffic only where the cluster enforces NetworkPolicy: on "
+    "EKS, turn on the VPC CNI's network policy support (the vpc-cni add-on's configuration "
+    '{"enableNetworkPolicy": "true"}) or run Calico or Cilium; elsewhere, a plugin that enforces it'
+)
 
 
 def manifests(settings: Settings) -> list[object]:
@@ -96,7 +103,8 @@ def limit_range(settings: Settings) -> k8s.V1LimitRange:
 
 
 def airflow_role(settings: Settings) -> tuple[k8s.V1Role, k8s.V1RoleBinding]:
-    """Airflow's identity (K8S_AIRFLOW_SUBJECT) may run pods and Jobs in this namespace only."""
+    """Airflow's identities (K8S_AIRFLOW_SUBJECTS: the workers start and follow pods and Jobs, the
+    triggerer follows them for deferred waits) may run pods and Jobs in this namespace only."""
     rules = [
         k8s.V1PolicyRule(api_groups=[group], resources=[resource], verbs=list(verbs))
         for group, resource, verbs in AIRFLOW_RULES
@@ -107,7 +115,6 @@ def airflow_role(settings: Settings) -> tuple[k8s.V1Role, k8s.V1RoleBinding]:
         metadata=metadata(settings, "airflow-runs-jobs"),
         rules=rules,
     )
-    subject = settings.K8S_AIRFLOW_SUBJECT
     binding = k8s.V1RoleBinding(
         api_version=f"{RBAC}/v1",
         kind="RoleBinding",
@@ -120,6 +127,7 @@ def airflow_role(settings: Settings) -> tuple[k8s.V1Role, k8s.V1RoleBinding]:
                 namespace=subject.get("namespace"),
                 api_group=None if subject["kind"] == "ServiceAccount" else RBAC,
             )
+            for subject in settings.K8S_AIRFLOW_SUBJECTS
         ],
     )
     return role, binding
@@ -174,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     documents = as_data(manifests(load_settings(args.environment)))
     sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False))
+    print(NETWORK_POLICY_NOTE, file=sys.stderr)
     return 0
 
 

@@ -39,11 +39,7 @@ REPOSITORY = Template("""
       ImageTagMutability: IMMUTABLE
       ImageScanningConfiguration: {ScanOnPush: true}
       EncryptionConfiguration: {EncryptionType: AES256}
-      LifecyclePolicy:
-        LifecyclePolicyText: !Sub >-
-          {"rules": [{"rulePriority": 1, "description": "keep the last releases",
-          "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-          "countNumber": $${ImageRetentionCount}}, "action": {"type": "expire"}}]}
+      # Its lifecycle policy comes from make infra (scripts/deploy/retention.py).
 """)
 
 

@@ -152,8 +152,8 @@ def land_samples(app: str, day: str, landing: Path) -> list[tuple[Path, Path]]:
 
 
 class LocalBucket:
-    """The S3 calls of the deploy pipeline's upload and release check, made on folders under
-    .local-data/."""
+    """The S3 calls of the deploy pipeline's upload and release check (rollback, rerun), made on
+    folders under .local-data/."""
 
     def upload_file(self, filename: str, bucket: str, key: str) -> None:
         self.put_object(Bucket=bucket, Key=key, Body=Path(filename).read_bytes())
@@ -163,10 +163,19 @@ class LocalBucket:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(Body)
 
-    def head_object(self, *, Bucket: str, Key: str) -> dict:
-        if not (LOCAL_DATA / Bucket / Key).is_file():
-            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
-        return {}
+    def get_object(self, *, Bucket: str, Key: str) -> dict:
+        path = LOCAL_DATA / Bucket / Key
+        if not path.is_file():
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
+        return {"Body": io.BytesIO(path.read_bytes())}
+
+    def get_paginator(self, operation: str) -> LocalBucket:
+        return self  # list_objects_v2, in one page
+
+    def paginate(self, *, Bucket: str, Prefix: str) -> Iterator[dict]:
+        root = LOCAL_DATA / Bucket
+        keys = (path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+        yield {"Contents": [{"Key": key} for key in keys if key.startswith(Prefix)]}
 
 
 def deploy_scripts() -> int:

@@ -427,6 +427,10 @@ def ecr_requests(call: Call) -> list[Request]:
                 )
                 for name in call.params["repositoryNames"]
             ]
+        case "DescribeImages" | "BatchGetImage" | "BatchDeleteImage" | "PutImage":
+            repository = call.params["repositoryName"]
+            arn = f"arn:{PARTITION}:ecr:{call.region}:{ACCOUNT}:repository/{repository}"
+            return [Request(f"ecr:{call.operation}", arn)]
     raise ValueError(f"tests/iam.py: map ecr {call.operation} to its IAM authorization")
 
 

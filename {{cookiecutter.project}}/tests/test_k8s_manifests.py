@@ -9,12 +9,17 @@ import sys
 import kubernetes_validate
 import pytest
 import yaml
+from airflow.sdk import DAG
+from kubernetes.client import V1ObjectMeta, V1Pod
 
-from {{ cookiecutter.package }}.settings import environments, load_settings
+from {{ cookiecutter.package }} import k8s
+from {{ cookiecutter.package }}.settings import PACKAGE, environments, load_settings
 
+from scripts import k8s_manifests
 from tests.conftest import REPO
 
 CLOUD = [env for env in environments() if load_settings(env).RUNTIME is None]
+DEFERRABLE = [env for env in CLOUD if load_settings(env).DEFERRABLE]
 
 
 def render(*args: str) -> subprocess.CompletedProcess:
@@ -79,8 +84,11 @@ def test_airflow_may_run_pods_and_jobs_here_and_nothing_else(rendered):
         "kind": "Role",
         "name": objects["Role"]["metadata"]["name"],
     }
-    (subject,) = binding["subjects"]
-    assert {k: subject[k] for k in settings.K8S_AIRFLOW_SUBJECT} == settings.K8S_AIRFLOW_SUBJECT
+    subjects = [
+        {k: subject[k] for k in ("kind", "name", "namespace") if k in subject}
+        for subject in binding["subjects"]
+    ]
+    assert subjects == settings.K8S_AIRFLOW_SUBJECTS
     granted = {
         (group, resource): set(rule["verbs"])
         for rule in objects["Role"]["rules"]
@@ -95,6 +103,13 @@ def test_airflow_may_run_pods_and_jobs_here_and_nothing_else(rendered):
         ("batch", "jobs"): lifecycle,
         ("batch", "jobs/status"): {"get"},
     }
+
+
+def test_rendering_says_the_network_policy_needs_a_plugin_that_enforces_it(capsys):
+    assert k8s_manifests.main(["dev"]) == 0
+    stderr = capsys.readouterr().err
+    assert stderr.splitlines() == [k8s_manifests.NETWORK_POLICY_NOTE]
+    assert "enableNetworkPolicy" in stderr
 
 
 def test_network_policy_denies_all_but_dns_and_https_out(rendered):
@@ -116,3 +131,26 @@ def test_an_unknown_environment_is_one_line_and_exit_code_2():
     assert result.stderr.strip().splitlines() == [
         f"error: unknown environment 'nowhere' (known: {', '.join(environments())})"
     ]
+
+
+@pytest.mark.parametrize("env", DEFERRABLE)
+def test_a_deferred_wait_runs_as_a_subject_the_namespace_binds(env, monkeypatch):
+    """Where waits are deferrable, a container job's wait runs in the triggerer with the task's
+    cluster credentials: in the cluster, the triggerer's own service account, which the
+    RoleBinding must bind besides the workers' (the Helm chart gives each its own)."""
+    settings = load_settings(env)
+    monkeypatch.setattr(k8s, "load_settings", lambda: settings)
+    dag = DAG(f"{PACKAGE}.deferred", schedule=None)
+    task = k8s.container_job(task_id="job", image="app-job", memory="1Gi", cpu="1", dag=dag)
+    task.pod = V1Pod(metadata=V1ObjectMeta(name="job-1", namespace=settings.K8S_NAMESPACE))
+    deferred = []
+    monkeypatch.setattr(task, "defer", lambda **kwargs: deferred.append(kwargs["trigger"]))
+    task.invoke_defer_method()
+    [trigger] = deferred
+    _, credentials = trigger.serialize()
+    _, binding = k8s_manifests.airflow_role(settings)
+    accounts = [subject for subject in binding.subjects if subject.kind == "ServiceAccount"]
+    if credentials.get("in_cluster"):
+        assert len(accounts) >= 2, f"{env}: the workers' and the triggerer's service accounts"
+    else:  # a kube config or a connection: the triggerer signs in as the workers do
+        assert not credentials.get("in_cluster")

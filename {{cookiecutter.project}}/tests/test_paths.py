@@ -2,7 +2,7 @@ from types import SimpleNamespace
 
 from jinja2 import Template
 
-from {{ cookiecutter.package }}.paths import data_path
+from {{ cookiecutter.package }}.paths import data_path, output_path
 from {{ cookiecutter.package }}.settings import PACKAGE, load_settings
 
 
@@ -29,3 +29,10 @@ def test_data_path_accepts_a_task():
 def test_each_task_and_dag_gets_its_own_location():
     assert render(data_path("a")) != render(data_path("b"))
     assert render(data_path("a"), "x.one") != render(data_path("a"), "x.two")
+
+
+def test_final_outputs_are_outside_the_teams_intermediate_data():
+    bucket = load_settings("prod").DATA_BUCKET
+    expected = f"{bucket}/outputs/{PACKAGE}/customer_scores/2026-01-31"
+    assert render(output_path("customer_scores")) == expected
+    assert not render(output_path("a")).startswith(f"{bucket}/{PACKAGE}/")

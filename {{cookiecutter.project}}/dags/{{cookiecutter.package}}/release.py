@@ -9,8 +9,9 @@ image tags, Spark script paths, any templated argument. So:
 - a run started with conf `{"release": "<sha>"}` uses that release (a backfill, a hotfix);
   any other run uses the live Variable at the moment it starts;
 - the release must be deployed to this environment (`<DEPLOYMENT_BUCKET>/<release>/release.json`,
-  written by the deploy once everything else of the release is there), or the run fails at
-  `release` with one message, before any cluster or pod starts;
+  written by the deploy once everything else of the release is there) and every Spark script
+  and image it lists still there (ECR expires old images), or the run fails at `release` with
+  one message, before any cluster or pod starts; a rerun of `release` checks again;
 - retries, a deploy or a rollback during the run change nothing: its tasks read the
   `release` task's result, not the Variable;
 - clearing tasks of a past run, even the whole run, keeps its release: `release` pins it in
@@ -26,6 +27,7 @@ in the UI, and why is its XCom `reason`.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,11 @@ MANIFEST = "release.json"
 TEMPLATE = "{{ release() }}"
 # Releases name image tags and bucket prefixes: Docker's tag rules, which a SHA and `local` meet.
 RELEASE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # compiled when a run asks, not at parse
+# An image in ECR: <account>.dkr.ecr.<region>.<the partition's domain>/<repository>:<tag>
+ECR_IMAGE = (
+    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+/"
+    r"(?P<repository>[^:]+):(?P<tag>.+)"
+)
 
 
 class ReleaseError(AirflowFailException):
@@ -82,15 +89,12 @@ class PinRelease(BaseOperator):
             chosen = release_name(rerun.get("release"), "the rerun's release")
             source = f"rerun asked at {rerun.get('asked')} on this release, the run had {pinned}"
         elif pinned:
-            return self.use(context, pinned, "pinned when this run first started: kept")
+            why = "pinned when this run first started"
+            self.check_deployed(pinned, why, load_settings())
+            return self.use(context, pinned, f"{why}: kept")
         else:
             chosen, source = self.requested(context)
-        settings = load_settings()
-        manifest = f"{settings.DEPLOYMENT_BUCKET}/{chosen}/{MANIFEST}"
-        if not self.is_deployed(manifest, settings):
-            raise ReleaseError(
-                f"release {chosen} ({source}) is not deployed to {settings.ENV}: no {manifest}"
-            )
+        self.check_deployed(chosen, source, load_settings())
         if store is not None:
             from airflow.sdk import NEVER_EXPIRE  # the execution-time context: not at parse
 
@@ -120,13 +124,60 @@ class PinRelease(BaseOperator):
             )
         return release_name(chosen, source), source
 
-    def is_deployed(self, manifest: str, settings: Settings) -> bool:
-        """Whether the release's manifest is in the deployment bucket."""
+    def check_deployed(self, release: str, source: str, settings: Settings) -> None:
+        """Fail unless the release's manifest, and every script and image it lists, are in this
+        environment: before any cluster or pod starts, not at an image pull."""
+        manifest = f"{settings.DEPLOYMENT_BUCKET}/{release}/{MANIFEST}"
+        contents = self.read_manifest(manifest, settings)
+        if contents is None:
+            raise ReleaseError(
+                f"release {release} ({source}) is not deployed to {settings.ENV}: no {manifest}"
+            )
+        gone = self.missing(release, contents, settings)
+        if gone:
+            raise ReleaseError(
+                f"release {release} ({source}) can no longer run in {settings.ENV}: "
+                f"{', '.join(gone)} gone (images expire INFRA.RELEASE_RETENTION_DAYS days after "
+                "their push)"
+            )
+
+    def read_manifest(self, manifest: str, settings: Settings) -> dict | None:
+        """The release's manifest in the deployment bucket; None when there is none."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         bucket, key = S3Hook.parse_s3_url(manifest)
         hook = S3Hook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
-        return hook.check_for_key(key, bucket)
+        return json.loads(hook.read_key(key, bucket)) if hook.check_for_key(key, bucket) else None
+
+    def missing(self, release: str, manifest: dict, settings: Settings) -> list[str]:
+        """What the manifest lists that is gone: its scripts from the deployment bucket, its
+        images (by digest) from ECR; images in another registry are not asked about."""
+        from airflow.providers.amazon.aws.hooks.ecr import EcrHook
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        bucket, prefix = S3Hook.parse_s3_url(f"{settings.DEPLOYMENT_BUCKET}/{release}/")
+        hook = S3Hook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
+        present = set(hook.list_keys(bucket, prefix=prefix))
+        scripts = [name for name in manifest.get("scripts", []) if prefix + name not in present]
+        gone = [f"s3://{bucket}/{prefix}{name}" for name in scripts]
+        images = manifest.get("images", {})
+        if isinstance(images, list):  # written before digests were recorded: by tag
+            images = dict.fromkeys(images)
+        for reference, digest in images.items():
+            image = re.match(ECR_IMAGE, reference)
+            if not image:
+                continue
+            ecr = EcrHook(aws_conn_id=settings.AWS_CONN_ID, region_name=image["region"]).conn
+            image_id = {"imageDigest": digest} if digest else {"imageTag": image["tag"]}
+            try:
+                ecr.describe_images(
+                    registryId=image["account"],
+                    repositoryName=image["repository"],
+                    imageIds=[image_id],
+                )
+            except ecr.exceptions.ImageNotFoundException:
+                gone.append(f"{reference}@{digest}" if digest else reference)
+        return gone
 
 
 def release_name(value: object, source: str) -> str:

@@ -50,7 +50,7 @@ class Settings(SimpleNamespace):
     # The namespace's footing, rendered by `make k8s-manifests` (scripts/k8s_manifests.py).
     K8S_VERSION: str
     K8S_SERVICE_ACCOUNT_ROLE_ARN: str | None
-    K8S_AIRFLOW_SUBJECT: dict[str, str]
+    K8S_AIRFLOW_SUBJECTS: list[dict[str, str]]
     K8S_EKS_CLUSTER: str | None
     K8S_QUOTA: dict[str, str]
     K8S_CONTAINER_LIMITS: dict[str, dict[str, str]]

@@ -25,6 +25,7 @@ from scripts.deploy import (
     images,
     infra,
     rerun,
+    retention,
 )
 from scripts.deploy.layout import (
     EMR_POOL,
@@ -74,22 +75,27 @@ def promote_images(args: argparse.Namespace) -> None:
 def upload_artifacts(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
     release = check_release(args.release)
-    keys = artifacts.upload_release(environment, release, s3_client(environment.aws_region))
+    release_images = artifacts.image_digests(environment, release)
+    s3 = s3_client(environment.aws_region)
+    keys = artifacts.upload_release(environment, release, s3, images=release_images)
+    images.keep_live(release_images)  # the release about to go live
     print(f"artifacts: {len(keys)} files under {environment.deployment_bucket}/{release}/")
 
 
-def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
+def set_release(args: argparse.Namespace, rolling_back: bool = False) -> None:
     environment = load_environment(args.environment)
     release = check_release(args.release)
     target = airflow_variable.airflow_target(args.api, os.environ, environment)
-    if check_uploaded:
+    if rolling_back:  # upload-artifacts checked and kept a release being deployed
         s3 = s3_client(environment.aws_region)
-        artifacts.check_release_exists(environment, release, s3)
+        release_images = artifacts.check_release_complete(environment, release, s3)
     slots = environment.emr_max_clusters
     if args.dry_run:
         print(f"dry run: would set {RELEASE_VARIABLE}={release} in {target}")
         print(f"dry run: would set pool {EMR_POOL} to {slots} slots in {target}")
         return
+    if rolling_back:
+        images.keep_live(release_images)
     target.set_variable(RELEASE_VARIABLE, release)
     print(f"{target}: {RELEASE_VARIABLE}={release}")
     target.set_pool(EMR_POOL, slots, "EMR clusters the team's DAGs start at once")
@@ -97,7 +103,7 @@ def set_release(args: argparse.Namespace, check_uploaded: bool = False) -> None:
 
 
 def rollback(args: argparse.Namespace) -> None:
-    set_release(args, check_uploaded=True)
+    set_release(args, rolling_back=True)
 
 
 def rerun_run(args: argparse.Namespace) -> None:
@@ -127,7 +133,11 @@ def deploy_infra(args: argparse.Namespace) -> None:
     ec2 = boto3.client("ec2", region_name=environment.aws_region)
     infra.check_emr_network(args.environment, ec2)
     cloudformation = boto3.client("cloudformation", region_name=environment.aws_region)
-    for key, value in infra.deploy_stack(args.environment, cloudformation).items():
+    outputs = infra.deploy_stack(args.environment, cloudformation)
+    ecr = boto3.client("ecr", region_name=environment.aws_region)
+    for line in retention.apply_retention(args.environment, s3_client(environment.aws_region), ecr):
+        print(line)
+    for key, value in outputs.items():
         print(f"{key}={value}")
 
 
@@ -157,7 +167,8 @@ COMMANDS = {
     ),
     "upload-artifacts": (
         upload_artifacts,
-        "upload the release's Spark scripts, then its manifest",
+        "upload the release's Spark scripts, then its manifest (with its images' digests), and "
+        "tag its images live",
         ["environment", "release"],
     ),
     "set-release": (
@@ -167,8 +178,8 @@ COMMANDS = {
     ),
     "rollback": (
         rollback,
-        "point new runs at an earlier release, after checking it was uploaded (runs in "
-        "flight keep theirs)",
+        "point new runs at an earlier release, after checking its scripts and images are all "
+        "still there (runs in flight keep theirs)",
         ["environment", "release"],
     ),
     "rerun": (

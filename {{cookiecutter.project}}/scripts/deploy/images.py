@@ -24,6 +24,9 @@ from scripts.deploy.layout import REPO, ContainerJob, Environment, container_job
 MANIFEST_FORMAT = "{% raw %}{{json .Manifest}}{% endraw %}"
 # <account>.dkr.ecr.<region>.<the partition's domain>: amazonaws.com, amazonaws.com.cn, ...
 ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+$")
+# The tag of the images of the release an environment last deployed or rolled back to: their
+# repositories' lifecycle policy never expires it (retention.py), however old the image.
+LIVE_TAG = "live"
 
 
 def docker(*args: str, stdin: str | None = None, probe: bool = False) -> bool:
@@ -156,3 +159,70 @@ def promote_images(
         print(f"{origin}@{found} -> {reference}")
         references.append(f"{reference}@{found}")
     return references
+
+
+def ecr_repository(reference: str) -> tuple[str, str, str] | None:
+    """(account, region, repository) of an image reference `<host>/<path>:<tag>` in ECR, or None
+    for another registry."""
+    host, _, path = reference.partition("/")
+    match = ECR_HOST.match(host)
+    return (match["account"], match["region"], path.rpartition(":")[0]) if match else None
+
+
+def image_id(reference: str, image_digest: str | None) -> dict[str, str]:
+    """How ECR names an image of a release manifest: by its digest, or by its tag for a manifest
+    written before digests were recorded."""
+    if image_digest:
+        return {"imageDigest": image_digest}
+    return {"imageTag": reference.rpartition(":")[2]}
+
+
+def missing_images(images: dict[str, str | None]) -> list[str]:
+    """The images (`<reference>@<digest>`) of a release manifest that its ECR repositories no
+    longer hold; other registries are not asked."""
+    missing = []
+    for reference, image_digest in images.items():
+        location = ecr_repository(reference)
+        if location is None:
+            continue
+        account, region, repository = location
+        ecr = boto3.client("ecr", region_name=region)
+        try:
+            ecr.describe_images(
+                registryId=account,
+                repositoryName=repository,
+                imageIds=[image_id(reference, image_digest)],
+            )
+        except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+            missing.append(f"{reference}@{image_digest}" if image_digest else reference)
+    return missing
+
+
+def keep_live(images: dict[str, str | None]) -> None:
+    """Tag each image of a release manifest `live` in its ECR repository, in place of the image
+    that had the tag: the repository's lifecycle policy keeps it for as long as it is live."""
+    for reference, image_digest in images.items():
+        location = ecr_repository(reference)
+        if location is None:
+            print(f"{reference}: not in ECR, its registry's own retention applies")
+            continue
+        account, region, repository = location
+        ecr = boto3.client("ecr", region_name=region)
+        ids = {"registryId": account, "repositoryName": repository}
+        found = ecr.batch_get_image(**ids, imageIds=[image_id(reference, image_digest)])["images"]
+        if not found:
+            raise DeployError(f"{reference} is not in its repository any more")
+        [image] = found
+        live = ecr.batch_get_image(**ids, imageIds=[{"imageTag": LIVE_TAG}])["images"]
+        if live and live[0]["imageId"]["imageDigest"] == image["imageId"]["imageDigest"]:
+            continue
+        if live:  # removes the tag only: the image keeps its release's tag
+            ecr.batch_delete_image(**ids, imageIds=[{"imageTag": LIVE_TAG}])
+        ecr.put_image(
+            **ids,
+            imageManifest=image["imageManifest"],
+            imageManifestMediaType=image["imageManifestMediaType"],
+            imageDigest=image["imageId"]["imageDigest"],
+            imageTag=LIVE_TAG,
+        )
+        print(f"{reference}@{image['imageId']['imageDigest']}: tagged {LIVE_TAG}")

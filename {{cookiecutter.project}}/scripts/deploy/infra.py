@@ -62,9 +62,6 @@ def stack_parameters(environment: str, root: Path = REPO) -> dict[str, str]:
         "RegistryPath": registry_path,
         # Images are promoted by digest from the previous environment's repositories.
         "TeamRegistryPath": registry_path.removesuffix(f"/{environment}"),
-        "DataRetentionDays": str(infra["DATA_RETENTION_DAYS"]),
-        "ReleaseRetentionDays": str(infra["RELEASE_RETENTION_DAYS"]),
-        "ImageRetentionCount": str(infra["IMAGE_RETENTION_COUNT"]),
         "EmrServiceRoleName": settings["EMR_SERVICE_ROLE"],
         "EmrInstanceProfileName": settings["EMR_INSTANCE_PROFILE"],
         "EksOidcIssuer": issuer,
@@ -139,15 +136,21 @@ def deploy_stack(environment: str, cloudformation, root: Path = REPO) -> dict[st
     name = stack_name(environment)
     parameters = stack_parameters(environment, root)
     update = stack_exists(cloudformation, name)
-    change_set = cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName=f"make-infra-{int(time.time())}",
-        ChangeSetType="UPDATE" if update else "CREATE",
-        TemplateBody=(root / TEMPLATE).read_text(),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-        Tags=[{"Key": "team", "Value": PACKAGE}, {"Key": "environment", "Value": environment}],
-    )["Id"]
+    try:
+        change_set = cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName=f"make-infra-{int(time.time())}",
+            ChangeSetType="UPDATE" if update else "CREATE",
+            TemplateBody=(root / TEMPLATE).read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Tags=[{"Key": "team", "Value": PACKAGE}, {"Key": "environment", "Value": environment}],
+        )["Id"]
+    except ClientError as error:  # some endpoints refuse an unchanged stack at once
+        if not any(text in str(error) for text in NO_CHANGES):
+            raise
+        print(f"{name}: no changes")
+        return stack_outputs(cloudformation, name)
     try:
         cloudformation.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set)
     except WaiterError:

@@ -6,11 +6,12 @@ clears (release.py of the DAGs package): a plain clear reruns the bug. After a f
     make rerun ENVIRONMENT=prod DAG=<dag id> RUN=<run id> [RELEASE=<sha>] [TASKS="<task> ..."]
 
 checks that the release (by default the live one, the release Variable) is deployed to the
-environment, leaves it in the run's `release` task state store (RERUN_KEY), then clears the
-`release` task on its own, then the run's failed and upstream-failed tasks (or TASKS) with their
-downstream tasks and the setups they need (a cluster comes up again for a Spark step). In that
-order: a cleared task waits for `release`, which pins the new release before any of them starts,
-so they all render it. Earlier tries stay in the run's history.
+environment, its scripts and images all still there; leaves it in the run's `release` task state
+store (RERUN_KEY); then clears the `release` task on its own, then the run's failed and
+upstream-failed tasks (or TASKS) with their downstream tasks and the setups they need (a cluster
+comes up again for a Spark step). In that order: a cleared task waits for `release`, which pins
+the new release before any of them starts, so they all render it. Earlier tries stay in the
+run's history.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from scripts.deploy import BadInput, DeployError
-from scripts.deploy.artifacts import check_release_exists
+from scripts.deploy.artifacts import check_release_complete
 from scripts.deploy.layout import RELEASE_VARIABLE, check_release, dags_constant
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def rerun(
     if release is None:
         variable = airflow.request("GET", f"/variables/{RELEASE_VARIABLE}")
         release = variable["value"]
-    check_release_exists(environment, check_release(release), s3)
+    check_release_complete(environment, check_release(release), s3)
 
     listed = airflow.request("GET", f"{run_path}/taskInstances?limit=1000")["task_instances"]
     states = {ti["task_id"]: ti["state"] for ti in listed}

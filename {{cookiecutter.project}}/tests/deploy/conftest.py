@@ -11,11 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
-from scripts.deploy import airflow_variable
-from scripts.deploy.layout import PACKAGE, RELEASE_VARIABLE, REPO, Environment
-from tests.deploy.support import REGISTRY, AirflowServer, FakeDocker, free_port, wait_until_ready
+from scripts.deploy import airflow_variable, infra
+from scripts.deploy.layout import PACKAGE, RELEASE_VARIABLE, REPO, Environment, read_settings
+from tests.conftest import STACK_SETTINGS
+from tests.deploy.support import (
+    REGISTRY,
+    AirflowServer,
+    FakeDocker,
+    create_bucket,
+    free_port,
+    wait_until_ready,
+)
 
 
 @pytest.fixture
@@ -63,6 +72,21 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def stacks(stack_repo, aws, capsys):
+    """The dev and staging stacks, as `make infra` creates them; returns what dev printed."""
+    region = read_settings("dev")["AWS_REGION"]
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    infra.deploy_stack("dev", cloudformation, stack_repo)
+    printed = capsys.readouterr().out
+    infra.deploy_stack("staging", cloudformation, stack_repo)
+    capsys.readouterr()
+    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
+        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
+        create_bucket(boto3.client("s3", region_name=region), bucket)
+    return printed
 
 
 @pytest.fixture

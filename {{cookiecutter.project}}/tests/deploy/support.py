@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -77,6 +78,31 @@ class FakeDocker:
 
     def commands(self) -> list[list[str]]:
         return [call["args"] for call in self.calls]
+
+    def push(self, *references: str) -> None:
+        """Put `references` in the stand-in's registry, as `docker push` does."""
+        pushed = json.loads(self.registry.read_text())
+        for reference in references:
+            image = reference.rsplit("/", 1)[-1]
+            pushed[reference] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        self.registry.write_text(json.dumps(pushed))
+
+    def mirror_to_ecr(self, ecr) -> None:
+        """Put each image of the stand-in's registry in moto's ECR too, with the same digest."""
+        for reference, digest in json.loads(self.registry.read_text()).items():
+            repository, _, tag = reference.partition("/")[2].rpartition(":")
+            known = {
+                found["repositoryName"] for found in ecr.describe_repositories()["repositories"]
+            }
+            if repository not in known:
+                ecr.create_repository(repositoryName=repository)
+            manifest = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "tag": tag}
+            ecr.put_image(
+                repositoryName=repository,
+                imageManifest=json.dumps(manifest),
+                imageTag=tag,
+                imageDigest=digest,
+            )
 
 
 def free_port() -> int:
@@ -192,3 +218,14 @@ def create_bucket(s3, bucket: str) -> None:
         s3.create_bucket(Bucket=bucket)
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def data_key(template: str, settings, dag_id: str = "app") -> str:
+    """The key of a file under the data path `template` (paths.py) as `settings`' runs render it."""
+    from jinja2 import Template
+
+    from scripts.deploy.layout import split_s3_uri
+
+    dag = SimpleNamespace(dag_id=dag_id)
+    uri = Template(template).render(config=settings, dag=dag, ds="2026-01-31")
+    return f"{split_s3_uri(uri)[1]}part-0.parquet"

@@ -11,6 +11,7 @@ from scripts.deploy.layout import (
     EMR_POOL,
     PACKAGE,
     RELEASE_VARIABLE,
+    container_jobs,
     load_environment,
     split_s3_uri,
 )
@@ -135,7 +136,15 @@ def test_sync_dags_without_a_dags_folder_is_refused(infra, capsys):
 
 
 @pytest.fixture
-def deployed(aws, infra):
+def pushed(aws, fake_docker) -> None:
+    """RELEASE's images in dev's registry, as push-images leaves them (moto's ECR)."""
+    dev = load_environment("dev")
+    fake_docker.push(*(job.reference(dev, RELEASE) for job in container_jobs()))
+    fake_docker.mirror_to_ecr(boto3.client("ecr", region_name=dev.aws_region))
+
+
+@pytest.fixture
+def deployed(pushed, infra):
     """dev's deployment bucket under moto, with RELEASE uploaded by the CLI."""
     dev = load_environment("dev")
     bucket, _ = split_s3_uri(dev.deployment_bucket)
@@ -156,7 +165,7 @@ def test_rollback_refuses_a_release_that_was_never_uploaded(deployed, capsys):
     assert line.startswith(f"error: release {EARLIER_RELEASE} was never deployed to dev: no s3://")
 
 
-def test_aws_errors_are_one_line(aws, capsys):
+def test_aws_errors_are_one_line(pushed, capsys):
     assert main(["upload-artifacts", "dev", RELEASE]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: ") and "NoSuchBucket" in line

@@ -6,11 +6,20 @@ import json
 import boto3
 import pytest
 
+from {{ cookiecutter.package }}.paths import data_path, output_path
+from {{ cookiecutter.package }}.settings import load_settings
+
 from scripts.deploy import artifacts, dags, images, infra
 from scripts.deploy.cli import main
-from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, read_settings
+from scripts.deploy.layout import (
+    PACKAGE,
+    container_jobs,
+    load_environment,
+    read_settings,
+    split_s3_uri,
+)
 from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
-from tests.deploy.support import RELEASE, create_bucket
+from tests.deploy.support import RELEASE, data_key
 from tests.iam import (
     ACCOUNT,
     PARTITION,
@@ -28,20 +37,6 @@ from tests.iam import (
 
 REGION = read_settings("dev")["AWS_REGION"]
 PROJECT = infra.PROJECT
-
-
-@pytest.fixture
-def stacks(stack_repo, aws, capsys):
-    """The dev and staging stacks, as `make infra` creates them; returns what dev printed."""
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    infra.deploy_stack("dev", cloudformation, stack_repo)
-    printed = capsys.readouterr().out
-    infra.deploy_stack("staging", cloudformation, stack_repo)
-    capsys.readouterr()
-    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
-        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
-        create_bucket(boto3.client("s3", region_name=REGION), bucket)
-    return printed
 
 
 def deploy_role(env: str) -> str:
@@ -94,12 +89,17 @@ def test_the_deploy_needs_nothing_its_role_does_not_allow(
 ):
     dev = load_environment("dev", stack_repo)
     s3 = boto3.client("s3", region_name=REGION)
-    with recorded_calls(monkeypatch) as calls:
+    with recorded_calls(monkeypatch) as pushing:
         images.push_images(dev, RELEASE, stack_repo)
-        artifacts.upload_release(dev, RELEASE, s3, stack_repo)
-        artifacts.check_release_exists(dev, RELEASE, s3)
+    fake_docker.mirror_to_ecr(boto3.client("ecr", region_name=REGION))  # what the pushes left
+    with recorded_calls(monkeypatch) as shipping:
+        release_images = artifacts.image_digests(dev, RELEASE, stack_repo)
+        artifacts.upload_release(dev, RELEASE, s3, stack_repo, release_images)
+        images.keep_live(release_images)
+        artifacts.check_release_complete(dev, RELEASE, s3)
         dags.sync_dags(dev.infra_setting("DAGS_S3_URI"), s3, stack_repo)
-    assert {call.operation for call in calls} >= {"PutObject", "HeadObject", "ListObjectsV2"}
+    calls = pushing + shipping
+    assert {call.operation for call in calls} >= {"PutObject", "GetObject", "ListObjectsV2"}
     policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
     assert denied(policies, calls) == []
 
@@ -121,42 +121,76 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
     assert not allows(policies, push)
 
 
-@pytest.mark.parametrize(
-    ("subject", "allowed"),
-    [
-        ("repo:acme/pipelines:environment:dev:ref:refs/heads/main", True),
-        ("repo:acme/pipelines:environment:dev:ref:refs/heads/feature", False),
-        ("repo:acme/pipelines:environment:dev", False),
-        ("repo:acme/pipelines:environment:staging:ref:refs/heads/main", False),
-        ("repo:acme/pipelines:ref:refs/heads/main", False),
-        ("repo:someone/pipelines:environment:dev:ref:refs/heads/main", False),
-    ],
-)
-def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
-    stacks, subject, allowed
-):
-    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
-    token = {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": subject,
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def github_claims(environment: str | None, ref: str | None, repository="acme/pipelines") -> dict:
+    """The claims STS sees for a job of `repository` on `ref` (None: where STS does not evaluate
+    GitHub's own claims) in GitHub environment `environment`, with GitHub's default subject."""
+    where = f"environment:{environment}" if environment else f"ref:{ref}"
+    claims = {f"{GITHUB}:aud": "sts.amazonaws.com", f"{GITHUB}:sub": f"repo:{repository}:{where}"}
+    return claims | ({f"{GITHUB}:ref": ref} if ref else {})
+
+
+def test_only_this_repositorys_deploy_job_of_the_environment_on_main_assumes_its_role(stacks):
+    """GitHub's default claims of a job that names an environment: no customised subject."""
+    main = github_claims("dev", "refs/heads/main")
+    customised = main | {f"{GITHUB}:sub": "repo:acme/pipelines:environment:dev:ref:refs/heads/main"}
+    cases = {
+        "main": main,
+        "another branch": github_claims("dev", "refs/heads/feature"),
+        "pull request": github_claims("dev", "refs/pull/7/merge"),
+        "another environment": github_claims("staging", "refs/heads/main"),
+        "no environment": github_claims(None, "refs/heads/main"),
+        "another repository": github_claims("dev", "refs/heads/main", "someone/pipelines"),
+        # Where STS does not evaluate `ref`, the GitHub environment's branch policy decides.
+        "ref not evaluated": github_claims("dev", None),
+        "customised subject (reset it to GitHub's default)": customised,
     }
-    assume = Request("sts:AssumeRoleWithWebIdentity", role_arn(deploy_role("dev")), token)
-    assert trust_allows(trust, assume, provider("token.actions.githubusercontent.com")) is allowed
+    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    role = role_arn(deploy_role("dev"))
+    allowed = {
+        case: trust_allows(
+            trust, Request("sts:AssumeRoleWithWebIdentity", role, claims), provider(GITHUB)
+        )
+        for case, claims in cases.items()
+    }
+    assert [case for case, yes in allowed.items() if yes] == ["main", "ref not evaluated"]
 
 
-def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
+def test_jobs_and_clusters_read_shared_inputs_and_write_only_the_teams_data(stacks):
+    """The container jobs' IRSA role and the clusters' instance role, against the data paths the
+    code renders (dags/<package>/paths.py) and the examples' shared input, landing/."""
+    iam = boto3.client("iam", region_name=REGION)
+    settings = load_settings("dev")
+    bucket, prefix = split_s3_uri(settings.DATA_BUCKET)
+
+    task_data = data_key(data_path("task"), settings)
+    paths = {
+        "landing": f"{prefix}landing/orders/2026-01-31/orders.csv",
+        "task data": task_data,
+        "final output": data_key(output_path("scores"), settings),
+        "another team's": task_data.replace(f"/{PACKAGE}/", "/another_team/"),
+        "another environment's": task_data.replace(prefix, "staging/", 1),
+    }
+    for role in (f"{PROJECT}-dev-jobs", settings.EMR_INSTANCE_PROFILE):
+        policies = role_policies(iam, role)
+
+        def can(action: str, path: str, policies=policies) -> bool:
+            return allows(policies, Request(action, f"arn:{PARTITION}:s3:::{bucket}/{path}"))
+
+        readable = [what for what, path in paths.items() if can("s3:GetObject", path)]
+        writable = [what for what, path in paths.items() if can("s3:PutObject", path)]
+        assert readable == ["landing", "task data", "final output"], role
+        assert writable == ["task data", "final output"], role
+        folder = paths["landing"].rsplit("/", 1)[0] + "/"
+        listing = Request("s3:ListBucket", f"arn:{PARTITION}:s3:::{bucket}", {"s3:prefix": folder})
+        assert allows(policies, listing), role
+
+
+def test_container_jobs_assume_their_role_through_their_service_account(stack_repo, stacks):
     iam = boto3.client("iam", region_name=REGION)
     role = f"{PROJECT}-dev-jobs"
-    data = read_settings("dev", stack_repo)["DATA_BUCKET"].split("/")[2]
-    policies = role_policies(iam, role)
-
-    def can_write(key: str) -> bool:
-        key_arn = f"arn:{PARTITION}:s3:::{data}/{key}"
-        return allows(policies, Request("s3:PutObject", key_arn))
-
-    assert can_write(f"dev/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write(f"staging/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write("dev/another_team/x")
     subject = f"{EKS_OIDC_ISSUER}:sub"
     service_account = {
         f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
