@@ -117,8 +117,8 @@ def test_two_repositories_share_one_dags_folder(gated_repo, tmp_path):
     loaded = json.loads(run([python, "-c", script], tmp_path).stdout.splitlines()[-1])
     prefixes = sorted({dag_id.split(".")[0] for dag_id in loaded["dag_ids"]})
     assert prefixes == ["data_pipelines", "marketing_lake"]
-    # Three examples and the EMR janitor from each repository.
-    assert len(loaded["dag_ids"]) == 8, loaded
+    # Three examples and the two janitors from each repository.
+    assert len(loaded["dag_ids"]) == 10, loaded
     assert {"data_pipelines.ops.emr_janitor", "marketing_lake.ops.emr_janitor"} <= set(
         loaded["dag_ids"]
     )

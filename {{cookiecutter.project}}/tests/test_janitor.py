@@ -1,13 +1,23 @@
-"""The EMR janitor: its DAG run by `dag.test()` against moto's EMR, and its rule on its own."""
+"""The janitors: the EMR janitor run by `dag.test()` against moto's EMR, both rules on their own."""
 
 import logging
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pendulum
 import pytest
+from kubernetes.client import (
+    V1ContainerState,
+    V1ContainerStateTerminated,
+    V1ContainerStatus,
+    V1ObjectMeta,
+    V1Pod,
+    V1PodList,
+    V1PodStatus,
+)
 
 from {{ cookiecutter.package }} import emr, janitor
+from {{ cookiecutter.package }}.defaults import FAILED_POD_RETENTION
 from {{ cookiecutter.package }}.settings import PACKAGE, load_settings
 
 from tests.conftest import CLUSTER_CONFIG, PACKAGE_DIR, assert_no_cluster_up
@@ -119,3 +129,70 @@ def test_dry_run_comes_from_the_settings(janitor_dag, emr_client, monkeypatch):
     assert state(emr_client, orphan) == "WAITING"
     emr_client.terminate_job_flows(JobFlowIds=[orphan])
     assert_no_cluster_up(emr_client)
+
+
+# --- the pod janitor ------------------------------------------------------------------------
+
+
+class FakeCoreV1:
+    """The pods of a namespace, as the Kubernetes API lists and deletes them."""
+
+    def __init__(self, pods: list[V1Pod]) -> None:
+        self.pods = pods
+        self.deleted: list[str] = []
+
+    def list_namespaced_pod(self, namespace, label_selector, field_selector):
+        key, value = label_selector.split("=")
+        phase = field_selector.removeprefix("status.phase=")
+        return V1PodList(
+            items=[
+                pod
+                for pod in self.pods
+                if pod.metadata.labels.get(key) == value and pod.status.phase == phase
+            ]
+        )
+
+    def delete_namespaced_pod(self, name, namespace) -> None:
+        self.deleted.append(name)
+
+
+def pod(name: str, phase: str, ended: datetime, project: str = PACKAGE) -> V1Pod:
+    terminated = V1ContainerStateTerminated(exit_code=1, finished_at=ended)
+    status = V1ContainerStatus(
+        name="base",
+        image="x",
+        image_id="x",
+        ready=False,
+        restart_count=0,
+        state=V1ContainerState(terminated=terminated),
+    )
+    return V1Pod(
+        metadata=V1ObjectMeta(name=name, labels={"project": project}),
+        status=V1PodStatus(phase=phase, start_time=ended, container_statuses=[status]),
+    )
+
+
+def test_the_pod_janitor_deletes_the_teams_failed_pods_once_kept_long_enough():
+    now = pendulum.datetime(2026, 2, 10, tz="UTC")
+    core_v1 = FakeCoreV1(
+        [
+            pod("old-failure", "Failed", now - FAILED_POD_RETENTION - timedelta(hours=1)),
+            pod("recent-failure", "Failed", now - timedelta(hours=1)),
+            pod("old-success", "Succeeded", now - timedelta(days=30)),
+            pod("another-teams", "Failed", now - timedelta(days=30), project="other_team"),
+        ]
+    )
+    sweep = {"namespace": "team", "max_age": FAILED_POD_RETENTION, "now": now}
+
+    assert janitor.sweep_failed_pods(core_v1, dry_run=True, **sweep) == ["old-failure"]
+    assert core_v1.deleted == []
+    assert janitor.sweep_failed_pods(core_v1, dry_run=False, **sweep) == ["old-failure"]
+    assert core_v1.deleted == ["old-failure"]
+
+
+def test_the_dag_processor_finds_the_pod_janitor_beside_the_apps():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PACKAGE_DIR), safe_mode=False)
+    assert not bag.import_errors, bag.import_errors
+    assert bag.dags[f"{PACKAGE}.ops.pod_janitor"].schedule == "@daily"

@@ -24,6 +24,8 @@ CLUSTER_DAG_MAX_ACTIVE_RUNS = 1
 # being started at once. Named after the package, like every name the team's repositories share
 # in one Airflow. The deploy creates it (make run-local and the tests too), reading its name here.
 EMR_POOL = "{{ cookiecutter.package }}_emr_clusters"
+# A container job's failed pod is kept this long for debugging, then the pod janitor deletes it.
+FAILED_POD_RETENTION = timedelta(days=3)
 
 DEFAULT_ARGS = {
     "owner": TEAM,

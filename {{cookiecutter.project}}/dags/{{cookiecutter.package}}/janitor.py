@@ -1,11 +1,11 @@
-"""The EMR janitor's rule: a cluster of the team in this environment goes when its DAG run is over
-or it is too old.
+"""The janitors' rules: a cluster of the team in this environment goes when its DAG run is over
+or it is too old; a failed pod of the team goes once it has been kept long enough to debug.
 
 A cluster is the team's in this environment when it carries the tags `emr.Cluster` puts on every
 cluster: this package as the team, the environment, a DAG and a run. Any other cluster is left
 alone, whoever owns it: another team's, another environment's of this repository, an untagged
-one. The janitor DAG is ops/emr_janitor_dag.py; this module holds what it decides, so it can be
-tested on its own.
+one. The janitor DAGs are ops/emr_janitor_dag.py and ops/pod_janitor_dag.py; this module holds
+what they decide, so it can be tested on its own.
 """
 
 from __future__ import annotations
@@ -71,3 +71,36 @@ def sweep(
     if doomed and not dry_run:
         emr_client.terminate_job_flows(JobFlowIds=[cost["cluster_id"] for cost in doomed])
     return doomed
+
+
+def sweep_failed_pods(
+    core_v1: Any, *, namespace: str, max_age: timedelta, now: datetime, dry_run: bool
+) -> list[str]:
+    """Delete the team's failed pods (label `project`) in `namespace` that ended more than
+    `max_age` ago; return their names (or, on a dry run, those that would go). Container jobs
+    keep a failed pod for debugging (`delete_succeeded_pod`), and Kubernetes never deletes it."""
+    failed = core_v1.list_namespaced_pod(
+        namespace, label_selector=f"project={PACKAGE}", field_selector="status.phase=Failed"
+    ).items
+    doomed = []
+    for pod in failed:
+        name, ended = pod.metadata.name, pod_ended(pod)
+        if now - ended <= max_age:
+            log.info("Keep failed pod %s: ended %s, kept %s for debugging", name, ended, max_age)
+            continue
+        verb = "Would delete" if dry_run else "Delete"
+        log.warning("%s failed pod %s, ended %s", verb, name, ended)
+        if not dry_run:
+            core_v1.delete_namespaced_pod(name, namespace)
+        doomed.append(name)
+    return doomed
+
+
+def pod_ended(pod: Any) -> datetime:
+    """When a finished pod's last container ended (or, lacking that, when it started)."""
+    ends = [
+        status.state.terminated.finished_at
+        for status in pod.status.container_statuses or []
+        if status.state and status.state.terminated and status.state.terminated.finished_at
+    ]
+    return max(ends, default=pod.status.start_time or pod.metadata.creation_timestamp)

@@ -15,9 +15,10 @@ operator: make run-local's runtime runs the job as a local process instead (loca
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
@@ -34,6 +35,9 @@ from {{ cookiecutter.package }}.settings import (
     Settings,
     load_settings,
 )
+
+if TYPE_CHECKING:
+    from kubernetes.client import CoreV1Api
 
 {% raw %}# One repository name component as Docker spells it: no registry, no tag, no digest.
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
@@ -236,6 +240,25 @@ def connection(settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
         "config_file": settings.K8S_CONFIG_FILE,
         "kubernetes_conn_id": settings.K8S_CONN_ID,
     }
+
+
+@contextmanager
+def kubernetes_api(settings: Settings) -> Iterator[CoreV1Api]:
+    """The Kubernetes API as the environment's container jobs reach it (`connection`), for
+    tasks that look after the namespace rather than run a job in it."""
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+    if not settings.K8S_EKS_CLUSTER:
+        connection = {"conn_id": settings.K8S_CONN_ID, "in_cluster": settings.K8S_IN_CLUSTER}
+        yield KubernetesHook(**connection, config_file=settings.K8S_CONFIG_FILE).core_v1_client
+        return
+    from airflow.providers.amazon.aws.hooks.eks import EksHook
+
+    eks = EksHook(aws_conn_id=settings.AWS_CONN_ID, region_name=settings.AWS_REGION)
+    with eks.generate_config_file_with_credentials(
+        eks_cluster_name=settings.K8S_EKS_CLUSTER, pod_namespace=settings.K8S_NAMESPACE
+    ) as (config_file, _):
+        yield KubernetesHook(config_file=config_file, in_cluster=False).core_v1_client
 
 
 def identity_labels(operator: KubernetesPodOperator) -> dict[str, str]:
