@@ -2,14 +2,22 @@
 call the deploy makes checked against the deploy role's policies (tests/iam.py)."""
 
 import json
+import subprocess
+import sys
 
 import boto3
 import pytest
 
 from scripts.deploy import artifacts, dags, images, infra
-from scripts.deploy.cli import main
-from scripts.deploy.layout import PACKAGE, container_jobs, load_environment, read_settings
-from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
+from scripts.deploy.layout import (
+    PACKAGE,
+    container_jobs,
+    environments_dir,
+    load_environment,
+    read_settings,
+    split_s3_uri,
+)
+from tests.conftest import EKS_OIDC_ISSUER, REGION, STACK_ENVIRONMENTS, iam_client
 from tests.deploy.support import RELEASE, create_bucket
 from tests.iam import (
     PARTITION,
@@ -22,7 +30,6 @@ from tests.iam import (
     trust_policy,
 )
 
-REGION = read_settings("dev")["AWS_REGION"]
 PROJECT = infra.PROJECT
 
 
@@ -34,8 +41,8 @@ def stacks(stack_repo, aws, capsys):
     printed = capsys.readouterr().out
     infra.deploy_stack("staging", cloudformation, stack_repo)
     capsys.readouterr()
-    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
-        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
+    for env in STACK_ENVIRONMENTS:  # the S3 DAGs folders (MWAA's buckets) exist already
+        bucket, _ = split_s3_uri(load_environment(env, stack_repo).infra_setting("DAGS_S3_URI"))
         create_bucket(boto3.client("s3", region_name=REGION), bucket)
     return printed
 
@@ -61,7 +68,7 @@ def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks)
     dev = read_settings("dev", stack_repo)
     for bucket in ("DEPLOYMENT_BUCKET", "DATA_BUCKET"):  # moto leaves out their properties:
         s3.head_bucket(Bucket=dev[bucket].split("/")[2])  # tests/test_infra.py checks them
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     profile = iam.get_instance_profile(InstanceProfileName=dev["EMR_INSTANCE_PROFILE"])
     assert [role["RoleName"] for role in profile["InstanceProfile"]["Roles"]] == [
         dev["EMR_INSTANCE_PROFILE"]
@@ -87,7 +94,7 @@ def test_the_deploy_needs_nothing_its_role_does_not_allow(
         artifacts.check_release_exists(dev, RELEASE, s3)
         dags.sync_dags(dev.infra_setting("DAGS_S3_URI"), s3, stack_repo)
     assert {call.operation for call in calls} >= {"PutObject", "HeadObject", "ListObjectsV2"}
-    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    policies = role_policies(iam_client(), deploy_role("dev"))
     assert denied(policies, calls) == []
 
 
@@ -98,7 +105,7 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
         images.check_repositories(staging.image_registry, container_jobs(stack_repo))
         artifacts.upload_release(staging, RELEASE, s3, stack_repo)
         dags.sync_dags(staging.infra_setting("DAGS_S3_URI"), s3, stack_repo)
-    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    policies = role_policies(iam_client(), deploy_role("dev"))
     attempted = [request for call in calls for request in requests(call)]
     assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
     assert [request for request in attempted if allows(policies, request)] == []
@@ -122,7 +129,7 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
 def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
     stacks, subject, allowed
 ):
-    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    trust = trust_policy(iam_client(), deploy_role("dev"))
     token = {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": subject,
@@ -131,22 +138,23 @@ def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
 
 
 def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_repo, stacks):
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     role = f"{PROJECT}-dev-jobs"
-    data = read_settings("dev", stack_repo)["DATA_BUCKET"].split("/")[2]
     policies = role_policies(iam, role)
 
-    def can_write(key: str) -> bool:
-        key_arn = f"arn:{PARTITION}:s3:::{data}/{key}"
+    def can_write(env: str, path: str) -> bool:
+        bucket, prefix = split_s3_uri(read_settings(env, stack_repo)["DATA_BUCKET"])
+        key_arn = f"arn:{PARTITION}:s3:::{bucket}/{prefix}{path}"
         return allows(policies, Request("s3:PutObject", key_arn))
 
-    assert can_write(f"dev/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write(f"staging/{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
-    assert not can_write("dev/another_team/x")
+    assert can_write("dev", f"{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
+    assert not can_write("staging", f"{PACKAGE}/app.dag/task/2026-01-31/part-0.parquet")
+    assert not can_write("dev", "another_team/x")
+    dev = read_settings("dev", stack_repo)
     subject = f"{EKS_OIDC_ISSUER}:sub"
     service_account = {
         f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
-        subject: f"system:serviceaccount:{read_settings('dev', stack_repo)['K8S_NAMESPACE']}:jobs",
+        subject: f"system:serviceaccount:{dev['K8S_NAMESPACE']}:{dev['K8S_SERVICE_ACCOUNT']}",
     }
     assume = Request("sts:AssumeRoleWithWebIdentity", "*", service_account)
     assert allows([trust_policy(iam, role)], assume)
@@ -162,19 +170,24 @@ def test_container_jobs_write_only_the_teams_data_of_their_environment(stack_rep
         ("dev", "environments/dev.json: set INFRA.GITHUB_REPOSITORY"),
     ],
 )
-def test_make_infra_refuses_incomplete_settings_in_one_line(env, message, capsys):
-    assert main(["infra", env]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith(f"error: {message}") and error.count("\n") == 1, error
+def test_make_infra_refuses_incomplete_settings_in_one_line(stack_repo, env, message):
+    dev = environments_dir(stack_repo) / "dev.json"
+    unset = json.loads(dev.read_text())
+    unset["INFRA"]["GITHUB_REPOSITORY"] = None
+    dev.write_text(json.dumps(unset))
+    command = [sys.executable, "-m", "scripts.deploy", "infra", env]
+    result = subprocess.run(command, cwd=stack_repo, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
 
 
 def test_stack_parameters_are_the_settings(stack_repo):
     parameters = infra.stack_parameters("staging", stack_repo)
     staging = read_settings("staging", stack_repo)
-    assert parameters["CreateBuckets"] == "false"
-    assert parameters["DeploymentPrefix"] == "staging/"
+    assert parameters["CreateBuckets"] == str(staging["INFRA"]["CREATE_BUCKETS"]).lower()
+    assert parameters["DeploymentPrefix"] == split_s3_uri(staging["DEPLOYMENT_BUCKET"])[1]
     assert parameters["RegistryPath"] == staging["IMAGE_REGISTRY"].partition("/")[2]
-    assert parameters["DagsBucket"] == STACK_SETTINGS["staging"]["DAGS_S3_URI"].split("/")[2]
+    assert parameters["DagsBucket"] == split_s3_uri(staging["INFRA"]["DAGS_S3_URI"])[0]
     assert parameters["EmrServiceRoleName"] == staging["EMR_SERVICE_ROLE"]
     assert json.dumps(parameters)  # every value is a string CloudFormation accepts
     assert all(isinstance(value, str) for value in parameters.values())
