@@ -26,7 +26,7 @@ from {{ cookiecutter.package }}.settings import (
 )
 
 from scripts.deploy import infra
-from tests.conftest import RELEASE, assert_no_cluster_up
+from tests.conftest import RELEASE, assert_no_cluster_up, iam_client
 from tests.iam import (
     ACCOUNT,
     PARTITION,
@@ -358,7 +358,7 @@ def test_a_run_needs_nothing_the_airflow_runtime_policy_does_not_allow(
         run = dag.test(logical_date=LOGICAL_DATE)
     assert run.state == "success", task_states(run)
 
-    iam = boto3.client("iam", region_name=region)
+    iam = iam_client(region)
     [policy] = [
         policy
         for policy in iam.list_policies(Scope="Local")["Policies"]
