@@ -135,12 +135,14 @@ def check_owner(value: str) -> None:
 
 
 def check_aws_region(value: str, partition: str) -> None:
-    """`partition` is derived from the region by local_extensions.py ("" for no AWS region)."""
+    """`partition` is derived from the region by local_extensions.py ("" for none it knows)."""
     if not partition:
         raise InvalidAnswer(
             "aws_region",
             value,
-            "an AWS region code such as eu-west-1, cn-north-1, us-gov-west-1 or eusc-de-east-1",
+            "a region of the aws, aws-cn, aws-us-gov or aws-eusc partition, such as eu-west-1, "
+            "cn-north-1, us-gov-west-1 or eusc-de-east-1; the ISO partitions are closed to "
+            "GitHub, which deploys",
         )
 
 

@@ -7,10 +7,12 @@ import sys
 
 import boto3
 import pytest
+import yaml
 
 from scripts.deploy import artifacts, dags, images, infra
 from scripts.deploy.layout import (
     PACKAGE,
+    REPO,
     container_jobs,
     environments_dir,
     load_environment,
@@ -49,6 +51,17 @@ def stacks(stack_repo, aws, capsys):
 
 def deploy_role(env: str) -> str:
     return f"{PROJECT}-{env}-deploy"
+
+
+def deploy_audience() -> str:
+    """The audience of the deploy's GitHub OIDC tokens, as the deploy action asks for them."""
+    action = yaml.safe_load((REPO / ".github" / "actions" / "deploy" / "action.yml").read_text())
+    [credentials] = [
+        step
+        for step in action["runs"]["steps"]
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    return credentials["with"]["audience"]
 
 
 def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks):
@@ -131,7 +144,7 @@ def test_only_this_repositorys_deploy_job_of_the_environment_assumes_its_role(
 ):
     trust = trust_policy(iam_client(), deploy_role("dev"))
     token = {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:aud": deploy_audience(),
         "token.actions.githubusercontent.com:sub": subject,
     }
     assert allows([trust], Request("sts:AssumeRoleWithWebIdentity", "*", token)) is allowed
