@@ -414,7 +414,12 @@ def emr_cluster(monkeypatch):
         step = {"Name": "s", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}
         client = boto3.client("emr", region_name=region)
         [step_id] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"]
-        cluster = next(iter(emr_backends.values()))[region].clusters[cluster_id]
+        # Wherever moto keeps it: requests to amazonaws.eu (aws-eusc) land in us-east-1.
+        [cluster] = [
+            backend.clusters[cluster_id]
+            for backend in next(iter(emr_backends.values())).values()
+            if cluster_id in backend.clusters
+        ]
 
         def set_state(state: str) -> None:
             cluster.state = state
