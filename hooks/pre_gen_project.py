@@ -140,9 +140,9 @@ def check_aws_region(value: str, partition: str) -> None:
         raise InvalidAnswer(
             "aws_region",
             value,
-            "a region of the aws, aws-cn, aws-us-gov or aws-eusc partition, such as eu-west-1, "
-            "cn-north-1, us-gov-west-1 or eusc-de-east-1; the ISO partitions are closed to "
-            "GitHub, which deploys",
+            "an AWS region of the partition aws, aws-cn, aws-us-gov or aws-eusc, such as "
+            "eu-west-1, cn-north-1, us-gov-west-1 or eusc-de-east-1; the ISO partitions are "
+            "closed to GitHub, which deploys",
         )
 
 
