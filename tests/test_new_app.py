@@ -163,6 +163,13 @@ def test_gate_names_what_is_broken(repo):
     (apps / "scoring").rename(apps / "scorer")  # renamed app folder, jobs/scoring left behind
     (repo / "jobs/orders/publish").mkdir()
     (repo / "jobs/orders/publish/Dockerfile").write_text("FROM python:3.12-slim\n")
+    hybrid = apps / LONGEST / f"{LONGEST}_dag.py"
+    hybrid.write_text(hybrid.read_text().replace(f'"{LONGEST}-score"', f'"{LONGEST}-scorer"'))
+    cluster = apps / "orders" / "cluster_configs" / "orders.json"
+    cluster.write_text(cluster.read_text().replace('"m5.xlarge"', '"m5.xlarg"', 1))
+    rogue = "from airflow.sdk import DAG\n\nwith DAG(dag_id='rogue', schedule=None):\n    pass\n"
+    for misplaced in (apps.parent / "rogue_dag.py", apps / "rogue_dag.py", repo / "dags/rogue.py"):
+        misplaced.write_text(rogue)
     try:
         result = run(["make", "test-dags"], repo, check=False)
     finally:
@@ -189,3 +196,10 @@ def test_gate_names_what_is_broken(repo):
     assert f"through {PACKAGE}.k8s, again at every parse" in output
     assert "    import airflow.providers.cncf.kubernetes.operators.pod\n" in output
     assert "no AWS::ECR::Repository for jobs/orders/publish" in output
+    assert f"task score: no jobs/{LONGEST}/scorer/Dockerfile builds the image" in output
+    assert (
+        "InstanceType: 'm5.xlarg' is not an EC2 instance type (did you mean 'm5.xlarge'?)" in output
+    )
+    assert f"dags/{PACKAGE}/rogue_dag.py: a DAG file Airflow skips" in output
+    assert f"dags/{PACKAGE}/apps/rogue_dag.py: a DAG file directly in apps/" in output
+    assert f"dags/rogue.py: a DAG file outside dags/{PACKAGE}/" in output
