@@ -117,7 +117,8 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
 def image_platform(root: Path = REPO) -> str:
     """The one platform the images are built for: every deployed environment runs the same
     image (built once, promoted by digest), so their IMAGE_PLATFORM settings must agree."""
-    platforms = {name: read_settings(name, root)["IMAGE_PLATFORM"] for name in environment_names(root)}
+    names = environment_names(root)
+    platforms = {name: read_settings(name, root)["IMAGE_PLATFORM"] for name in names}
     if len(set(platforms.values())) != 1:
         found = ", ".join(f"{name}: {platform}" for name, platform in platforms.items())
         raise DeployError(f"IMAGE_PLATFORM differs ({found}): one image serves every environment")
