@@ -36,6 +36,9 @@ BAD_ANSWERS = [
     ("aws_region", "cn-north", "AWS region"),
     ("owner", " data-team", "whitespace"),
     ("data_bucket", "s3://bucket-x/../../..", "S3 URI"),
+    ("airflow_api", "rest", "one of airflow, mwaa"),
+    ("dags_target", "git", "one of s3, none"),
+    ("example_apps", "maybe", "one of yes, no"),
 ]
 
 
