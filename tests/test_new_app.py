@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import bake, commit_all, run
+from team_settings import configure
 
 pytestmark = pytest.mark.gate
 PACKAGE = "data_pipelines"
@@ -19,13 +20,15 @@ LONGEST = "a" * (63 - len(PACKAGE) - 1)
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """A bake without examples, committed: new apps are the only apps. On MWAA in us-east-1,
-    the one region whose buckets take no location constraint."""
+    the one region whose buckets take no location constraint, with dev and staging configured
+    as a team does (their EKS cluster, MWAA environments, network...)."""
     repo = bake(
         tmp_path_factory.mktemp("new-app"),
         example_apps="no",
         airflow_api="mwaa",
         aws_region="us-east-1",
     )
+    configure(repo)
     commit_all(repo)
     return repo
 
