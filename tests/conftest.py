@@ -36,18 +36,21 @@ def run(
         command, cwd=cwd, capture_output=True, text=True, env=baked_env() | (env or {})
     )
     if check:
-        assert result.returncode == 0, (
-            f"{' '.join(command)} failed ({result.returncode}) in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
-        )
+        assert_succeeded(result, cwd)
     return result
+
+
+def assert_succeeded(result: subprocess.CompletedProcess, cwd: Path) -> None:
+    assert result.returncode == 0, (
+        f"{' '.join(result.args)} failed ({result.returncode}) in {cwd}\n"
+        f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
+    )
 
 
 def baked_env() -> dict[str, str]:
     """This process's environment minus the outer tox/venv markers, which would redirect the
     baked repository's own tox and uv into the template's environments."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("TOX_", "VIRTUAL_ENV"))}
-    keep.pop("CI", None)  # a baked `make test` checks, not migrates, settings when CI is set
     return keep | GIT_IDENTITY
 
 

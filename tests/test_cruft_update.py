@@ -102,7 +102,7 @@ def test_an_update_migrates_template_owned_settings_and_keeps_the_teams(tmp_path
         "older than settings version 1, which this code reads: "
         "run make migrate-settings, review and commit"
     )
-    migrate = run(["make", "--no-print-directory", "migrate-settings"], repo)
+    migrate = run(["make", "--no-print-directory", "migrate-settings"], repo, env={"CI": ""})
     assert '  $.RUNTIME: "local" -> "data_pipelines.local.twins"' in migrate.stdout
     fresh = bake(tmp_path / "fresh", template)
     for name in ("dev", "staging", "prod", "local"):

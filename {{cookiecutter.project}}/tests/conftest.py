@@ -97,6 +97,21 @@ def emr_client(deploy_release):
     return boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 
+def git(*args: str, cwd) -> str:
+    """A git command in `cwd` as a tests' author, which must succeed; its output."""
+    identity = {
+        "GIT_AUTHOR_NAME": "tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.com",
+    }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=os.environ | identity, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def assert_no_cluster_up(client) -> None:
     up = client.list_clusters(ClusterStates=list(ACTIVE_CLUSTER_STATES))["Clusters"]
     assert up == [], f"clusters left up: {[(c['Id'], c['Status']['State']) for c in up]}"

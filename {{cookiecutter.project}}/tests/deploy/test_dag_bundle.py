@@ -1,29 +1,12 @@
 """push-dags moves an environment's Git DAG bundle branch to the release, in a real Git remote."""
 
-import os
-import subprocess
-
 import pytest
 
 from scripts.deploy import DeployError
 from scripts.deploy.cli import main
 from scripts.deploy.dag_bundle import push_dags
+from tests.conftest import git
 from tests.deploy.support import RELEASE
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
-
-
-def git(*args: str, cwd) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=os.environ | IDENTITY, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture
