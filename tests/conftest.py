@@ -27,15 +27,24 @@ def bake(output_dir: Path, template: Path = TEMPLATE, **answers: str) -> Path:
     )
 
 
-def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command in a baked repository; on failure the assertion shows its output."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=baked_env())
+def run(
+    command: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command in a baked repository, with `env` over its environment; on failure the
+    assertion shows its output."""
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env=baked_env() | (env or {})
+    )
     if check:
-        assert result.returncode == 0, (
-            f"{' '.join(command)} failed ({result.returncode}) in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
-        )
+        assert_succeeded(result, cwd)
     return result
+
+
+def assert_succeeded(result: subprocess.CompletedProcess, cwd: Path) -> None:
+    assert result.returncode == 0, (
+        f"{' '.join(result.args)} failed ({result.returncode}) in {cwd}\n"
+        f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
+    )
 
 
 def baked_env() -> dict[str, str]:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import bake, commit_all, run
-from test_hooks import pre_gen
+from test_hooks import load_hook, pre_gen
+
+scheduling_modules = load_hook("scheduling_modules", folder="scripts")
 
 pytestmark = pytest.mark.gate
 
@@ -29,17 +31,18 @@ def test_make_test_passes_on_a_fresh_bake(gated_repo):
     assert run(["git", "status", "--porcelain"], gated_repo).stdout == "", "the gate changed files"
 
 
-def test_no_package_answer_can_shadow_a_module_of_the_scheduling_environment(gated_repo):
-    """The pre-gen hook's reserved names cover every importable module Airflow's side has."""
-    script = (
-        "import importlib.metadata as m, json, sys; print(json.dumps(sorted("
-        "n for n in m.packages_distributions() if n.isidentifier() and n.islower() "
-        "and not n.startswith('_') and n not in sys.stdlib_module_names)))"
+def test_the_bake_refuses_the_modules_of_the_locked_scheduling_environment(gated_repo):
+    """The pre-gen hook's SCHEDULING_MODULES are exactly what the baked gate's environment can
+    import: derived from uv.lock, not kept by hand."""
+    modules = set(
+        scheduling_modules.importable_modules(gated_repo / ".tox" / "dags" / "bin" / "python")
     )
-    python = str(gated_repo / ".tox" / "dags" / "bin" / "python")
-    modules = set(json.loads(run([python, "-c", script], gated_repo).stdout))
-    missing = sorted(modules - pre_gen.RESERVED_PACKAGES)
-    assert not missing, f"add to RESERVED_PACKAGES in hooks/pre_gen_project.py: {missing}"
+    assert {"airflow", "celery", "redis", "kombu"} <= modules
+    assert modules == pre_gen.SCHEDULING_MODULES, (
+        "hooks/pre_gen_project.py is behind uv.lock: run .tox/tests/bin/python "
+        f"scripts/scheduling_modules.py (new: {sorted(modules - pre_gen.SCHEDULING_MODULES)}, "
+        f"gone: {sorted(pre_gen.SCHEDULING_MODULES - modules)})"
+    )
 
 
 def test_make_help_lists_the_targets(gated_repo):

@@ -4,6 +4,7 @@ repository of the template, change the template, update the baked repository wit
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -58,3 +59,60 @@ def test_cruft_update_brings_template_changes_and_leaves_the_team_folders_alone(
     assert not list(repo.rglob("*.rej")), "conflicts left behind"
     for check in (["check", "."], ["format", "--check", "."]):
         run([sys.executable, "-m", "ruff", *check, "--no-cache"], repo)
+
+
+ENVIRONMENTS = f"{PROJECT}/dags/{{{{cookiecutter.package}}}}/environments"
+SCHEMA = f"{PROJECT}/dags/{{{{cookiecutter.package}}}}/schemas/environment.schema.json"
+
+
+def test_an_update_migrates_template_owned_settings_and_keeps_the_teams(tmp_path):
+    """A repository baked before settings versions, when local.json said `"RUNTIME": "local"`:
+    cruft update leaves its environment files alone, `make test` in CI refuses them in one line,
+    and `make migrate-settings` makes them what a bake of the new template writes, with the
+    team's own values kept."""
+    template = template_repository(tmp_path / "template")
+    current = {path: path.read_text() for path in (template / ENVIRONMENTS).glob("*.json")}
+    version = json.loads((template / SCHEMA).read_text())["properties"]["SETTINGS_VERSION"]["const"]
+    migration = template / PROJECT / "scripts/migrate_settings.py"
+    migration_text = migration.read_text()
+    for path, text in current.items():
+        old = re.sub(r'  "SETTINGS_VERSION": \d+,\n', "", text)
+        path.write_text(
+            old.replace(".local.twins", "").replace('"{{ cookiecutter.package }}"', '"local"')
+        )
+    migration.unlink()
+    run(["git", "commit", "-qam", "The template before settings versions"], template)
+    repo = bake(tmp_path / "baked", template)
+    commit_all(repo)
+    dev = repo / "dags/data_pipelines/environments/dev.json"
+    dev.write_text(dev.read_text().replace("s3://data-pipelines-data/dev", "s3://team-choice/dev"))
+    run(["git", "commit", "-qam", "The team's own dev settings"], repo)
+    for path, text in current.items():
+        path.write_text(text)
+    migration.write_text(migration_text)
+    run(["git", "add", "-A"], template)
+    run(["git", "commit", "-qm", "Settings versions"], template)
+
+    run([sys.executable, "-m", "cruft", "update", "-y", "-p", str(repo)], repo)
+    assert (
+        json.loads((repo / "dags/data_pipelines/environments/local.json").read_text())["RUNTIME"]
+        == "local"
+    ), "cruft leaves the environment files alone"
+
+    ci = run(["make", "--no-print-directory", "test"], repo, check=False, env={"CI": "true"})
+    assert ci.returncode == 2
+    errors = [line for line in ci.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, ci.stderr
+    assert errors[0].endswith(
+        f"older than settings version {version}, which this code reads: "
+        "run make migrate-settings, review and commit"
+    )
+    migrate = run(["make", "--no-print-directory", "migrate-settings"], repo, env={"CI": ""})
+    assert '  $.RUNTIME: "local" -> "data_pipelines.local.twins"' in migrate.stdout
+    fresh = bake(tmp_path / "fresh", template)
+    for name in ("dev", "staging", "prod", "local"):
+        path = f"dags/data_pipelines/environments/{name}.json"
+        expected = (fresh / path).read_text()
+        if name == "dev":
+            expected = expected.replace("s3://data-pipelines-data/dev", "s3://team-choice/dev")
+        assert (repo / path).read_text() == expected, name

@@ -86,7 +86,7 @@ def test_ci_gates_every_push_and_pull_request(baked):
 
 
 def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
-    repo, _ = baked
+    repo, answers = baked
     deploy = load(repo, ".github/workflows/deploy.yml")
     environments = sorted(p.stem for p in (repo / f"dags/{PACKAGE}/environments").glob("*.json"))
     environments.remove("local")  # the environment of `make run-local`, never deployed
@@ -101,10 +101,12 @@ def test_deploy_goes_dev_staging_prod_with_oidc_only_there(baked):
     ]
     assert deploy["jobs"]["staging"]["needs"] == ["test", "dev"]
     assert deploy["jobs"]["prod"]["needs"] == ["test", "staging"]
+    # With a Git DAG bundle, each environment's job moves its branch: the one write it has.
+    contents = "write" if answers["dags_target"] == "none" else "read"
     for name in environments:
         job = deploy["jobs"][name]
         assert job["environment"] == name
-        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        assert job["permissions"] == {"contents": contents, "id-token": "write"}
         assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
         assert job["steps"][-1]["uses"] == "./.github/actions/deploy"
 
@@ -167,17 +169,21 @@ def test_business_code_then_the_dags_then_the_variable(baked):
         for step in steps
         if "run" in step
     ]
-    expected = [
+    dags = {"s3": "sync-dags", "none": "push-dags"}[answers["dags_target"]]
+    assert commands == [
         "settings",
         "push-images",
         "promote-images",
         "upload-artifacts",
-        "sync-dags",
+        dags,
         "set-release",
     ]
-    if answers["dags_target"] == "none":
-        expected.remove("sync-dags")
-    assert commands == expected
+    # Only push-dags gets the job's token, which can write to the repository.
+    tokened = [step for step in steps if "github.token" in str(step)]
+    assert [step["env"]["GITHUB_TOKEN"] for step in tokened] == (
+        ["${{ github.token }}"] if dags == "push-dags" else []
+    )
+    assert all(dags in step["run"] for step in tokened)
     credentials = next(
         i for i, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", "")
     )

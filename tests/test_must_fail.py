@@ -14,6 +14,8 @@ BAD_ANSWERS = [
     ("package", "import", "keyword"),
     ("package", "logging", "shadow"),
     ("package", "airflow", "shadow"),
+    ("package", "celery", "shadow"),
+    ("package", "redis", "shadow"),
     ("owner", "Data Team!", "Kubernetes label"),
     ("aws_region", "moon-base-1x", "AWS region"),
     ("deployment_bucket", "https://bucket", "S3 URI"),
@@ -24,6 +26,8 @@ BAD_ANSWERS = [
     ("image_registry", "Registry.Example.com/team", "registry host"),
     ("k8s_namespace", "-team", "RFC 1123"),
     ("k8s_namespace", "team.ns", "RFC 1123"),
+    ("k8s_namespace", "kube-system", "system namespace"),
+    ("k8s_namespace", "default", "system namespace"),
     ("project_name", 'x"""; import os; os.system("touch PWNED"); """', None),
     ("package", 'x"""\nimport os\n"""', "Python identifier"),
     ("owner", "team-", "Kubernetes label"),
@@ -32,6 +36,9 @@ BAD_ANSWERS = [
     ("aws_region", "cn-north", "AWS region"),
     ("owner", " data-team", "whitespace"),
     ("data_bucket", "s3://bucket-x/../../..", "S3 URI"),
+    ("airflow_api", "rest", "one of airflow, mwaa"),
+    ("dags_target", "git", "one of s3, none"),
+    ("example_apps", "maybe", "one of yes, no"),
 ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import bake, commit_all, run
+from team_settings import configure
 
 pytestmark = pytest.mark.gate
 PACKAGE = "data_pipelines"
@@ -19,15 +20,22 @@ LONGEST = "a" * (63 - len(PACKAGE) - 1)
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """A bake without examples, committed: new apps are the only apps. On MWAA in us-east-1,
-    the one region whose buckets take no location constraint."""
+    the one region whose buckets take no location constraint, with dev and staging configured
+    as a team does (their EKS cluster, MWAA environments, network...)."""
     repo = bake(
         tmp_path_factory.mktemp("new-app"),
         example_apps="no",
         airflow_api="mwaa",
         aws_region="us-east-1",
     )
+    configure(repo)
     commit_all(repo)
     return repo
+
+
+def test_a_bake_without_apps_passes_make_lint(repo):
+    """Before any app: a Spark-only repository has no image repository either."""
+    run(["make", "lint"], repo)
 
 
 @pytest.mark.parametrize(
@@ -163,6 +171,13 @@ def test_gate_names_what_is_broken(repo):
     (apps / "scoring").rename(apps / "scorer")  # renamed app folder, jobs/scoring left behind
     (repo / "jobs/orders/publish").mkdir()
     (repo / "jobs/orders/publish/Dockerfile").write_text("FROM python:3.12-slim\n")
+    hybrid = apps / LONGEST / f"{LONGEST}_dag.py"
+    hybrid.write_text(hybrid.read_text().replace(f'"{LONGEST}-score"', f'"{LONGEST}-scorer"'))
+    cluster = apps / "orders" / "cluster_configs" / "orders.json"
+    cluster.write_text(cluster.read_text().replace('"m5.xlarge"', '"m5.xlarg"', 1))
+    rogue = "from airflow.sdk import DAG\n\nwith DAG(dag_id='rogue', schedule=None):\n    pass\n"
+    for misplaced in (apps.parent / "rogue_dag.py", apps / "rogue_dag.py", repo / "dags/rogue.py"):
+        misplaced.write_text(rogue)
     # The suites that name what is broken (the rest of the gate passed on this repo above).
     suites = "ARGS=tests/test_dag_validation.py tests/test_dag_parse_imports.py tests/test_infra.py"
     try:
@@ -191,3 +206,10 @@ def test_gate_names_what_is_broken(repo):
     assert f"through {PACKAGE}.k8s, again at every parse" in output
     assert "    import airflow.providers.cncf.kubernetes.operators.pod\n" in output
     assert "no AWS::ECR::Repository for jobs/orders/publish" in output
+    assert f"task score: no jobs/{LONGEST}/scorer/Dockerfile builds the image" in output
+    assert (
+        "InstanceType: 'm5.xlarg' is not an EC2 instance type (did you mean 'm5.xlarge'?)" in output
+    )
+    assert f"dags/{PACKAGE}/rogue_dag.py: a DAG file Airflow skips" in output
+    assert f"dags/{PACKAGE}/apps/rogue_dag.py: a DAG file directly in apps/" in output
+    assert f"dags/rogue.py: a DAG file outside dags/{PACKAGE}/" in output

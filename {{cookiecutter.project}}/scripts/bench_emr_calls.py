@@ -92,13 +92,13 @@ def measure(foreign: int, dags_folder: Path, monkeypatch) -> tuple[Counter, Coun
 
     from scripts.deploy.layout import split_s3_uri
     from tests import emr_run
+    from tests.deploy.support import create_bucket
 
     settings = load_settings()
     emr_client = boto3.client("emr", region_name=settings.AWS_REGION)
     s3 = boto3.client("s3", region_name=settings.AWS_REGION)
     bucket, prefix = split_s3_uri(settings.DEPLOYMENT_BUCKET)
-    location = {"LocationConstraint": settings.AWS_REGION}
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+    create_bucket(s3, bucket)
     s3.put_object(Bucket=bucket, Key=f"{prefix}bench/{MANIFEST}", Body=b"{}")
     monkeypatch.setenv(f"AIRFLOW_VAR_{VARIABLE.upper()}", "bench")
 

@@ -15,6 +15,7 @@ import yaml
 from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
 
+from {{ cookiecutter.package }}.configs import ConfigError
 from {{ cookiecutter.package }}.settings import TEAM, Settings, environments, load_settings
 
 # What Airflow's KubernetesPodOperator and KubernetesJobOperator call, and nothing more:
@@ -180,8 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         known = ", ".join(environments())
         print(f"error: unknown environment {args.environment!r} (known: {known})", file=sys.stderr)
         return 2
-    documents = as_data(manifests(load_settings(args.environment)))
-    sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False))
+    try:
+        settings = load_settings(args.environment)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(yaml.safe_dump_all(as_data(manifests(settings)), sort_keys=False))
     print(NETWORK_POLICY_NOTE, file=sys.stderr)
     return 0
 

@@ -25,7 +25,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -45,6 +44,7 @@ from {{ cookiecutter.package }}.settings import (
 
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import EMR_POOL, RELEASE_VARIABLE, load_environment
+from scripts.java import java_problem
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -58,12 +58,6 @@ AIRFLOW_HOME = REPO / ".airflow-local"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 APP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# The Java versions pyspark 3.5 (the Spark of EMR 7) runs on.
-SPARK_JAVA = (8, 11, 17)
-INSTALL_JAVA = (
-    "install Java 17 (`sudo apt-get install openjdk-17-jre-headless` on Debian and Ubuntu, "
-    "`brew install openjdk@17` on macOS), then put it on PATH or set JAVA_HOME"
-)
 LOG_TAIL_LINES = 150
 USAGE = "make run-local app=<app> [date=YYYY-MM-DD]"
 
@@ -115,28 +109,11 @@ def default_day(app: str) -> str:
 # --- before the run ------------------------------------------------------------------------
 
 
-def java_version(java: str) -> int | None:
-    """The major version `java -version` reports (`1.8.0_402` is 8)."""
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(?:1\.)?(\d+)', result.stderr + result.stdout)
-    return int(match[1]) if match else None
-
-
 def check_prerequisites(needs_spark: bool) -> None:
     if not (os.environ.get("UV") or shutil.which("uv")):
         raise BadInput("uv not found: run through make, or install uv (https://docs.astral.sh/uv/)")
-    if not needs_spark:
-        return
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home, "bin", "java")) if java_home else shutil.which("java")
-    if not java or not Path(java).is_file():
-        raise BadInput(f"Spark needs Java, found none on PATH or in JAVA_HOME: {INSTALL_JAVA}")
-    version = java_version(java)
-    if version not in SPARK_JAVA:
-        raise BadInput(
-            f"Spark (pyspark 3.5) runs on Java {', '.join(map(str, SPARK_JAVA))}, and {java} "
-            f"is Java {version or '(version unknown)'}: {INSTALL_JAVA}"
-        )
+    if needs_spark and (problem := java_problem()):
+        raise BadInput(problem)
 
 
 def land_samples(app: str, day: str, landing: Path) -> list[tuple[Path, Path]]:
@@ -178,11 +155,14 @@ class LocalBucket:
         yield {"Contents": [{"Key": key} for key in keys if key.startswith(Prefix)]}
 
 
-def deploy_scripts() -> int:
-    """Deploy the Spark scripts as release `local`, laid out as the deploy pipeline does."""
+def deploy_release(app: str, root: Path = REPO) -> str:
+    """Deploy release `local` (every Spark script, then the manifest) as the deploy pipeline
+    lays it out; says what of it the app runs."""
     with contextlib.redirect_stdout(io.StringIO()):
-        uploaded = upload_release(load_environment(ENVIRONMENT), RELEASE, LocalBucket())
-    return len(uploaded) - 1  # the last one is the release's manifest
+        uploaded = upload_release(load_environment(ENVIRONMENT), RELEASE, LocalBucket(), root)
+    scripts = [key for key in uploaded if key.split("/")[-2:-1] == [app]]
+    own = f"{len(scripts)} Spark script(s) of {app}" if scripts else f"no Spark script for {app}"
+    return f"release {RELEASE}, {own}"
 
 
 def use_local_airflow(dag_folder: Path) -> None:
@@ -402,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     for source, target in land_samples(args.app, str(day), landing):
         print(f"  sample  {relative(source)} -> {relative(target)}")
     deployed = local_path(settings.DEPLOYMENT_BUCKET) / RELEASE
-    print(f"  deploy  {deploy_scripts()} Spark script(s) -> {relative(deployed)}/")
+    print(f"  deploy  {deploy_release(args.app)} -> {relative(deployed)}/")
     log_file = AIRFLOW_HOME / "logs" / dag.dag_id / f"{day}.log"
     print(f"Running {len(dag.tasks)} tasks, retries off, Airflow home {relative(AIRFLOW_HOME)}/:")
     run, progress = run_dag(dag, day, log_file)

@@ -1,7 +1,9 @@
 """Run each business-code project's own tests in its own locked environment.
 
 Every folder under jobs/ with a pyproject.toml is a separate deployable with its own
-dependencies, so it gets its own `uv run`; nothing is shared with the scheduling side.
+dependencies, so it gets its own `uv run`; nothing is shared with the scheduling side. The Spark
+projects (jobs/<app>/spark/) test on a local SparkSession, which needs Java: without it, nothing
+runs and one line says what to install.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from scripts.java import java_problem
 
 JOBS = Path(__file__).resolve().parent.parent / "jobs"
 
@@ -28,6 +32,11 @@ def main(argv: list[str]) -> int:
     if not projects:
         print("jobs: no job projects yet (make new-app adds them)")
         return 0
+    spark = [project for project in projects if project.name == "spark"]
+    if spark and (problem := java_problem()):
+        names = ", ".join(str(project.relative_to(JOBS.parent)) for project in spark)
+        print(f"jobs: the PySpark tests of {names} start Spark. {problem}", file=sys.stderr)
+        return 2
     failed = []
     for project in projects:
         name = project.relative_to(JOBS.parent)

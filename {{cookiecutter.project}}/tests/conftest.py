@@ -12,6 +12,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.loaders import create_loader
+from botocore.regions import EndpointResolver
+from botocore.session import get_session
 from moto import mock_aws
 
 from {{ cookiecutter.package }}.emr import ACTIVE_CLUSTER_STATES
@@ -94,35 +97,75 @@ def emr_client(deploy_release):
     return boto3.client("emr", region_name=load_settings().AWS_REGION)
 
 
+def git(*args: str, cwd) -> str:
+    """A git command in `cwd` as a tests' author, which must succeed; its output."""
+    identity = {
+        "GIT_AUTHOR_NAME": "tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.com",
+    }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=os.environ | identity, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def assert_no_cluster_up(client) -> None:
     up = client.list_clusters(ClusterStates=list(ACTIVE_CLUSTER_STATES))["Clusters"]
     assert up == [], f"clusters left up: {[(c['Id'], c['Status']['State']) for c in up]}"
 
 
-# What a team fills in before its first `make infra` (README, "Set up an environment").
-STACK_SETTINGS = {
-    "dev": {"GITHUB_REPOSITORY": "acme/pipelines", "DAGS_S3_URI": "s3://acme-airflow-dev/dags"},
-    "staging": {
+# moto's account, where `make infra` creates the stacks and their image repositories.
+ACCOUNT = "123456789012"
+# The region of the repository's dev environment: the stacks are made in its partition.
+REGION = load_settings("dev").AWS_REGION
+DNS_SUFFIX = EndpointResolver(create_loader().load_data("endpoints")).get_partition_dns_suffix(
+    get_session().get_partition_for_region(REGION)
+)
+EKS_OIDC_ISSUER = f"oidc.eks.{REGION}.{DNS_SUFFIX}/id/0123456789ABCDEF"
+STACK_ENVIRONMENTS = ("dev", "staging")
+
+
+def stack_settings(env: str, settings: dict) -> dict:
+    """`settings` of `env` with what a team fills in before its first `make infra` (README,
+    "Set up an environment"), whatever the repository's file says: the stack tests own these.
+    The rest (buckets, roles, namespace) stays the team's, so the stacks are theirs."""
+    infra = {
         "GITHUB_REPOSITORY": "acme/pipelines",
-        "DAGS_S3_URI": "s3://acme-airflow-staging/dags",
-    },
-}
-EKS_OIDC_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF"
+        "DAGS_S3_URI": f"s3://acme-airflow-{env}/dags",
+        "MWAA_ENVIRONMENT": None,
+        # dev runs container jobs on EKS (the jobs' IRSA role), staging does not.
+        "EKS_OIDC_ISSUER": EKS_OIDC_ISSUER if env == "dev" else None,
+        # dev's stack creates the buckets, and staging's too when they are not dev's.
+        "CREATE_BUCKETS": env == "dev" or buckets(settings) != buckets(vars(load_settings("dev"))),
+    }
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.{DNS_SUFFIX}/acme/{env}"
+    return settings | {"IMAGE_REGISTRY": registry, "INFRA": settings["INFRA"] | infra}
+
+
+def buckets(settings: dict) -> set[str]:
+    return {split_s3_uri(settings[key])[0] for key in ("DEPLOYMENT_BUCKET", "DATA_BUCKET")}
 
 
 @pytest.fixture
 def stack_repo(tmp_path) -> Path:
-    """A copy of this repository's deployables and stack template, with the dev and staging
-    settings filled in for `make infra` (dev also with an EKS cluster for the IRSA role)."""
+    """A copy of this repository's deployables, deploy scripts and stack template, with the dev
+    and staging settings filled in for `make infra` (dev also with an EKS cluster)."""
     ignore = shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache")
-    for folder in ("dags", "jobs", "infra"):
+    for folder in ("dags", "jobs", "infra", "scripts"):
         shutil.copytree(REPO / folder, tmp_path / folder, ignore=ignore)
-    for env, infra in STACK_SETTINGS.items():
+    for env in STACK_ENVIRONMENTS:
         path = tmp_path / PACKAGE_DIR.relative_to(REPO) / "environments" / f"{env}.json"
-        settings = json.loads(path.read_text())
-        settings["INFRA"] |= infra
-        if env == "dev":
-            settings["INFRA"]["EKS_OIDC_ISSUER"] = EKS_OIDC_ISSUER
-            settings["K8S_SERVICE_ACCOUNT"] = "jobs"
+        settings = stack_settings(env, json.loads(path.read_text()))
         path.write_text(json.dumps(settings, indent=2))
     return tmp_path
+
+
+def iam_client(region: str = REGION):
+    """IAM as the stacks made it. moto reads an IAM request's region from the endpoint's host,
+    and GovCloud's global endpoint (iam.us-gov.amazonaws.com) names none: moto would look in the
+    aws partition, not where CloudFormation put the roles. A regional host names the region."""
+    endpoint = f"https://iam.{region}.amazonaws.com"
+    return boto3.client("iam", region_name=region, endpoint_url=endpoint)

@@ -16,7 +16,7 @@ import sys
 
 from {{ cookiecutter.package }}.settings import PACKAGE
 
-from tests.conftest import APPS_DIR, PACKAGE_DIR
+from tests.conftest import APPS_DIR, PACKAGE_DIR, git
 
 TRACKING_REF = "airflow/dev"
 {% raw %}PARSE = """
@@ -41,20 +41,6 @@ print(json.dumps({{
     "errors": bag.import_errors,
 }}))
 """{% endraw %}
-
-
-def git(*args: str, cwd) -> str:
-    identity = {
-        "GIT_AUTHOR_NAME": "tests",
-        "GIT_AUTHOR_EMAIL": "tests@example.com",
-        "GIT_COMMITTER_NAME": "tests",
-        "GIT_COMMITTER_EMAIL": "tests@example.com",
-    }
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=os.environ | identity, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_the_dags_parse_through_a_git_dag_bundle(tmp_path):

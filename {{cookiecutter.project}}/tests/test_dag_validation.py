@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
 import math
 import os
@@ -24,6 +25,8 @@ from airflow.providers.amazon.aws.operators.emr import (
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.configuration import conf
+from airflow.utils.file import list_py_file_paths
+from botocore.session import get_session
 
 from {{ cookiecutter.package }} import emr
 from {{ cookiecutter.package }}.configs import load_config
@@ -32,7 +35,7 @@ from {{ cookiecutter.package }}.release import TEMPLATE as RELEASE
 from {{ cookiecutter.package }}.release import VARIABLE as RELEASE_VARIABLE
 from {{ cookiecutter.package }}.settings import PACKAGE, TEAM
 
-from scripts.deploy.layout import script_key, spark_scripts
+from scripts.deploy.layout import container_jobs, script_key, spark_scripts
 from tests.conftest import APPS_DIR, PACKAGE_DIR, REPO
 
 DAG_FILES = sorted(APPS_DIR.glob("*/*_dag.py"))
@@ -220,6 +223,21 @@ def test_container_jobs_have_limits_and_templated_images(dagbag, dag_file):
             )
 
 
+@by_file
+def test_every_container_image_is_built_from_a_job(dagbag, dag_file):
+    """The deploy builds `<app>-<job>` from jobs/<app>/<job>/Dockerfile, and no other image."""
+    built = {job.image for job in container_jobs(REPO)}
+    for dag in dags_in(dagbag, dag_file):
+        for task in (t for t in dag.tasks if isinstance(t, KubernetesPodOperator)):
+            image = task.image.rsplit("/", 1)[-1].partition(":")[0]
+            app, _, job = image.partition("-")
+            source = f"jobs/{app}/{job}/Dockerfile" if job else f"jobs/<app>/<job>/ ({image})"
+            assert image in built, (
+                f"{dag_file}: DAG {dag.dag_id}, task {task.task_id}: no {source} builds the "
+                f"image {image!r} (images are <app>-<job>; make new-app creates a container job)"
+            )
+
+
 @pytest.mark.parametrize("app_file", APP_FILES, ids=lambda path: str(path.relative_to(APPS_DIR)))
 def test_nothing_reads_the_release_variable_directly(app_file):
     assert RELEASE_VARIABLE not in app_file.read_text(), (
@@ -245,6 +263,43 @@ def test_tasks_using_the_release_run_after_it(dagbag, dag_file):
 )
 def test_configs_match_their_schema(config_file):
     load_config(config_file, CONFIG_SCHEMAS[config_file.parent.name])
+
+
+CLUSTER_CONFIGS = [path for path in CONFIG_FILES if path.parent.name == "cluster_configs"]
+
+
+def instance_types(value, path: str = "$"):
+    """(JSON path, value) of every instance type in a RunJobFlow request: InstanceType of groups
+    and fleets, MasterInstanceType, SlaveInstanceType."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("InstanceType") and isinstance(item, str):
+                yield f"{path}.{key}", item
+            else:
+                yield from instance_types(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from instance_types(item, f"{path}[{index}]")
+
+
+@pytest.fixture(scope="session")
+def ec2_instance_types() -> list[str]:
+    """Every EC2 instance type botocore knows (its EC2 model, offline)."""
+    return get_session().get_service_model("ec2").shape_for("InstanceType").enum
+
+
+@pytest.mark.parametrize(
+    "config_file", CLUSTER_CONFIGS, ids=lambda path: path.relative_to(APPS_DIR).as_posix()
+)
+def test_cluster_configs_name_ec2_instance_types(config_file, ec2_instance_types):
+    for path, instance_type in instance_types(json.loads(config_file.read_text())):
+        if "{" in instance_type or instance_type in ec2_instance_types:
+            continue  # a Jinja template renders when the task runs
+        guess = difflib.get_close_matches(instance_type, ec2_instance_types, n=1)
+        raise AssertionError(
+            f"{config_file}: {path}: {instance_type!r} is not an EC2 instance type"
+            + (f" (did you mean {guess[0]!r}?)" if guess else "")
+        )
 
 
 @by_file
@@ -303,6 +358,46 @@ JOB_DIRS = sorted(path for path in (REPO / "jobs").iterdir() if path.is_dir())
 JOB_CONFIGS = sorted(APPS_DIR.glob("*/job_configs/*.json"))
 # `<deployment bucket>/<release>/<key>`: where scripts/deploy/artifacts.py uploads each script.
 {% raw %}DEPLOYED_SCRIPT = re.compile(r"^\{\{ *config\.DEPLOYMENT_BUCKET *\}\}/[^/]+/(?P<key>.+)$"){% endraw %}
+
+
+def builds_a_dag(path: Path) -> bool:
+    """Named as a DAG file, or calling DAG(...) or dag(...), the @dag decorator included."""
+    if path.name.endswith("_dag.py"):
+        return True
+    try:
+        nodes = list(ast.walk(ast.parse(path.read_text(), str(path))))
+    except SyntaxError:
+        return False  # not Python Airflow could import: test_no_import_errors names it
+    callees = [node.func for node in nodes if isinstance(node, ast.Call)]
+    decorators = [name for node in nodes for name in getattr(node, "decorator_list", [])]
+    names = {getattr(name, "id", getattr(name, "attr", None)) for name in callees + decorators}
+    return bool(names & {"DAG", "dag"})
+
+
+DAGS_DIR = PACKAGE_DIR.parent
+PYTHON_FILES = [path for path in sorted(DAGS_DIR.rglob("*.py")) if "__pycache__" not in path.parts]
+DAG_SOURCES = [path for path in PYTHON_FILES if builds_a_dag(path)]
+
+
+@pytest.mark.parametrize("dag_file", DAG_SOURCES, ids=lambda path: str(path.relative_to(DAGS_DIR)))
+def test_every_dag_file_is_an_app_or_ops_dag_that_airflow_parses(dag_file):
+    """Airflow parses the package's apps/<app>/<app>_dag.py and ops/*_dag.py (its .airflowignore,
+    read by Airflow's own matcher): a DAG file elsewhere in the package never runs, and one
+    outside the package runs unchecked from a Git DAG bundle, or not at all from S3."""
+    where = dag_file.relative_to(REPO)
+    assert dag_file.is_relative_to(PACKAGE_DIR), (
+        f"{where}: a DAG file outside dags/{PACKAGE}/: a Git DAG bundle parses it unchecked by "
+        f"these tests and an S3 deploy leaves it out; make it an app (make new-app)"
+    )
+    parsed = {Path(path) for path in list_py_file_paths(PACKAGE_DIR, safe_mode=False)}
+    assert dag_file.parent != APPS_DIR, (
+        f"{where}: a DAG file directly in apps/, which Airflow skips (.airflowignore): an app is "
+        f"a folder, apps/<app>/<app>_dag.py (make new-app)"
+    )
+    assert dag_file in parsed, (
+        f"{where}: a DAG file Airflow skips: it parses apps/<app>/<app>_dag.py and ops/*_dag.py "
+        f"only (.airflowignore); make it an app (make new-app) or a housekeeping DAG in ops/"
+    )
 
 
 @pytest.mark.parametrize("app_dir", APP_DIRS, ids=lambda path: path.name)

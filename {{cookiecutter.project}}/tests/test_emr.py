@@ -388,6 +388,8 @@ def test_the_validation_suite_fails_a_cluster_that_idles_out_between_steps(
 def test_the_idle_guard_counts_exponential_backoff_at_its_longest(app):
     from airflow.dag_processing.dagbag import DagBag
 
+    config = CLUSTER_CONFIG | {"AutoTerminationPolicy": {"IdleTimeout": 3600}}
+    (app.dir / "cluster_configs" / "my_cluster.json").write_text(json.dumps(config))
     dag_file = app.dir / "my_app_dag.py"
     timeout = "timeout=timedelta(minutes=30)"
     backoff = f"{timeout}, retry_exponential_backoff=2.0"
@@ -456,7 +458,12 @@ def emr_cluster(monkeypatch):
         step = {"Name": "s", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}
         client = boto3.client("emr", region_name=region)
         [step_id] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"]
-        cluster = next(iter(emr_backends.values()))[region].clusters[cluster_id]
+        # Wherever moto keeps it: requests to amazonaws.eu (aws-eusc) land in us-east-1.
+        [cluster] = [
+            backend.clusters[cluster_id]
+            for backend in next(iter(emr_backends.values())).values()
+            if cluster_id in backend.clusters
+        ]
 
         def set_state(state: str) -> None:
             cluster.state = state

@@ -32,11 +32,14 @@ FLEETS = {
 }
 
 
+# The settings these tests are about, as baked: no network and no security configuration.
+BAKED = {"EMR_SUBNET_IDS": (), "EMR_SECURITY_GROUPS": {}, "EMR_SECURITY_CONFIGURATION": None}
+DEV = settings.load_settings("dev").replace(**BAKED)
+
+
 def cluster_request(tmp_path, monkeypatch, config=CLUSTER_CONFIG, **changes) -> dict:
-    """The RunJobFlow request a Cluster makes in the dev environment changed by `changes`."""
-    monkeypatch.setattr(
-        emr, "load_settings", lambda: settings.load_settings("dev").replace(**changes)
-    )
+    """The RunJobFlow request a Cluster makes with the settings DEV changed by `changes`."""
+    monkeypatch.setattr(emr, "load_settings", lambda: DEV.replace(**changes))
     (tmp_path / "cluster_configs").mkdir()
     (tmp_path / "cluster_configs" / "c.json").write_text(json.dumps(config))
     dag = DAG(dag_id="team.app", schedule=None, start_date=pendulum.datetime(2026, 1, 1))
@@ -45,10 +48,9 @@ def cluster_request(tmp_path, monkeypatch, config=CLUSTER_CONFIG, **changes) -> 
 
 
 def test_roles_come_from_the_environment_and_nothing_else_by_default(tmp_path, monkeypatch):
-    dev = settings.load_settings("dev")
     request = cluster_request(tmp_path, monkeypatch)
-    assert request["ServiceRole"] == dev.EMR_SERVICE_ROLE
-    assert request["JobFlowRole"] == dev.EMR_INSTANCE_PROFILE
+    assert request["ServiceRole"] == DEV.EMR_SERVICE_ROLE
+    assert request["JobFlowRole"] == DEV.EMR_INSTANCE_PROFILE
     assert "SecurityConfiguration" not in request
     assert "Ec2SubnetId" not in request["Instances"]
     assert request["Instances"]["InstanceGroups"] == CLUSTER_CONFIG["Instances"]["InstanceGroups"]
@@ -65,8 +67,8 @@ def test_network_and_security_reach_emr(tmp_path, monkeypatch):
     assert instances["EmrManagedMasterSecurityGroup"] == "sg-0aa"
     assert instances["EmrManagedSlaveSecurityGroup"] == "sg-0bb"
     assert instances["AdditionalMasterSecurityGroups"] == ["sg-0cc"]
-    assert instances["IamInstanceProfile"] == settings.load_settings("dev").EMR_INSTANCE_PROFILE
-    assert cluster["ServiceRole"] == settings.load_settings("dev").EMR_SERVICE_ROLE
+    assert instances["IamInstanceProfile"] == DEV.EMR_INSTANCE_PROFILE
+    assert cluster["ServiceRole"] == DEV.EMR_SERVICE_ROLE
     assert cluster["SecurityConfiguration"] == "encrypted-at-rest"
 
 

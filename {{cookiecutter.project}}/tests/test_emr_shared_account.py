@@ -17,7 +17,7 @@ from {{ cookiecutter.package }}.settings import PACKAGE, TEAM, load_settings
 
 from scripts.bench_emr_calls import measure
 from scripts.deploy import BadInput, infra
-from tests.conftest import RELEASE
+from tests.conftest import RELEASE, iam_client
 from tests.emr_run import DAG_ID, LOGICAL_DATE, RUN_ID, end_steps_in, run, task_states, write_app
 from tests.iam import (
     ACCOUNT,
@@ -53,7 +53,7 @@ def account(stack_repo, deploy_release):
     for env in ("dev", "staging"):
         infra.deploy_stack(env, cloudformation, stack_repo)
     deploy_release(RELEASE, live=True)
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     arns = {policy["PolicyName"]: policy["Arn"] for policy in iam.list_policies()["Policies"]}
 
     class Account:
@@ -73,14 +73,21 @@ def account(stack_repo, deploy_release):
     return Account
 
 
-def request_in(environment: str, dag, monkeypatch) -> dict:
-    """The RunJobFlow request the DAG's create task sends in `environment`, for run RUN_ID."""
+def request_in(environment: str, dag, monkeypatch, **changes) -> dict:
+    """The RunJobFlow request the DAG's create task sends in `environment`, for run RUN_ID, with
+    these settings changed."""
     with monkeypatch.context() as patch:
-        patch.setattr(emr, "load_settings", lambda: load_settings(environment))
+        patch.setattr(emr, "load_settings", lambda: load_settings(environment).replace(**changes))
         twin = DAG(dag_id=DAG_ID, schedule=None, start_date=LOGICAL_DATE)
         twin.fileloc = dag.fileloc
         request = emr.Cluster(dag=twin, cluster_name="e2e").create_task.job_flow_overrides
     return json.loads(json.dumps(request).replace("{% raw %}{{ run_id }}{% endraw %}", RUN_ID))
+
+
+def change_settings(root, environment: str, **changes) -> None:
+    """Change settings of `environment` in the repository copy `root`."""
+    path = root / "dags" / PACKAGE / "environments" / f"{environment}.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | changes))
 
 
 def retagged(request: dict, name: str, **tags: str | None) -> dict:
@@ -274,7 +281,11 @@ def tag_managed(ec2, *resource_ids: str) -> None:
 def test_clusters_start_under_amazon_emr_service_policy_v2(account, dag, monkeypatch, stack_repo):
     """What EMR does with the service role to start the run's cluster, against AWS's own
     AmazonEMRServicePolicy_v2 (as moto ships it) and the stack's addition to it."""
-    request = request_in("dev", dag, monkeypatch)
+    # dev names no network, whatever its file says: clusters start in a default subnet of the
+    # default VPC, which nobody tagged.
+    default_network = {"EMR_SUBNET_IDS": [], "EMR_SECURITY_GROUPS": {}}
+    change_settings(stack_repo, "dev", **default_network)
+    request = request_in("dev", dag, monkeypatch, **default_network)
     service_role = f"arn:{role_partition(REGION)}:iam::{ACCOUNT}:role/" + request["ServiceRole"]
 
     def refused() -> list[str]:
@@ -282,7 +293,6 @@ def test_clusters_start_under_amazon_emr_service_policy_v2(account, dag, monkeyp
         decisions = evaluate(account.service_role_policies("dev"), needed, caller=service_role)
         return [str(decision) for decision in decisions if not decision.allowed]
 
-    # EMR_SUBNET_IDS is empty: clusters start in a default subnet of the default VPC.
     subnets = account.ec2.describe_subnets(
         Filters=[{"Name": "default-for-az", "Values": ["true"]}]
     )["Subnets"]
@@ -306,19 +316,15 @@ def test_make_infra_names_the_untagged_subnets_and_security_groups(account, stac
         for name in ("primary", "core")
     ]
     tag_managed(ec2, subnet, groups[0])
-    path = stack_repo / "dags" / PACKAGE / "environments" / "dev.json"
-    settings = json.loads(path.read_text())
-    settings["EMR_SUBNET_IDS"] = [subnet]
-    settings["EMR_SECURITY_GROUPS"] = {
+    security_groups = {
         "EmrManagedMasterSecurityGroup": groups[0],
         "EmrManagedSlaveSecurityGroup": groups[1],
     }
-    path.write_text(json.dumps(settings))
+    change_settings(stack_repo, "dev", EMR_SUBNET_IDS=[subnet], EMR_SECURITY_GROUPS=security_groups)
 
     # EMR creates no security group here, so the VPC needs no tag.
     assert infra.untagged_emr_network("dev", ec2, stack_repo) == [groups[1]]
-    settings["EMR_SUBNET_IDS"] = ["subnet-0000000000000000f"]
-    path.write_text(json.dumps(settings))
+    change_settings(stack_repo, "dev", EMR_SUBNET_IDS=["subnet-0000000000000000f"])
     with pytest.raises(BadInput, match=r"environments/dev\.json: EMR_SUBNET_IDS or EMR_SECU"):
         infra.check_emr_network("dev", ec2, stack_repo)
 

@@ -1,8 +1,9 @@
 """Every container task of every app would be admitted by every cloud environment's namespace.
 
-The pods are built by the provider, as a worker builds them, and checked offline against what
-`make k8s-manifests` applies: a job asking for more than the LimitRange allows fails here,
-naming the task, instead of hanging unschedulable in production.
+The pods are built by the provider, as a worker of each environment builds them (from that
+environment's settings), and checked offline against what `make k8s-manifests` applies there:
+a job asking for more than the LimitRange allows fails here, naming the task, instead of
+hanging unschedulable in production.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import DAG
 
 from {{ cookiecutter.package }}.k8s import container_job
-from {{ cookiecutter.package }}.settings import environments, load_settings
+from {{ cookiecutter.package }}.settings import (
+    ENVIRONMENT_VARIABLE,
+    Settings,
+    environments,
+    load_settings,
+)
 
 from tests.conftest import APPS_DIR
 from tests.k8s_objects import admission_problems, built_pod
@@ -23,24 +29,31 @@ from tests.k8s_objects import admission_problems, built_pod
 CLOUD = [load_settings(env) for env in environments() if load_settings(env).RUNTIME is None]
 
 
-def built_pods() -> list[tuple[KubernetesPodOperator, dict]]:
-    """Each container task with its pod (a Kubernetes Job's pod template is the same pod),
-    from a DagBag of its own: rendering changes the tasks in place."""
-    dagbag = DagBag(dag_folder=str(APPS_DIR), safe_mode=False)
-    assert not dagbag.import_errors, dagbag.import_errors
-    return [
-        (task, built_pod(task))
-        for dag in dagbag.dags.values()
-        for task in dag.tasks
-        if isinstance(task, KubernetesPodOperator)
-    ]
+def built_pods(settings: Settings) -> list[tuple[KubernetesPodOperator, dict]]:
+    """Each container task with its pod (a Kubernetes Job's pod template is the same pod), as
+    the environment of `settings` builds it, from a DagBag of its own: rendering changes the
+    tasks in place."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENVIRONMENT_VARIABLE, settings.ENV)
+        load_settings.cache_clear()
+        try:
+            dagbag = DagBag(dag_folder=str(APPS_DIR), safe_mode=False)
+            assert not dagbag.import_errors, dagbag.import_errors
+            return [
+                (task, built_pod(task))
+                for dag in dagbag.dags.values()
+                for task in dag.tasks
+                if isinstance(task, KubernetesPodOperator)
+            ]
+        finally:
+            load_settings.cache_clear()
 
 
-def test_every_container_task_fits_every_namespace():
+@pytest.mark.parametrize("settings", CLOUD, ids=lambda settings: settings.ENV)
+def test_every_container_task_fits_its_namespace(settings):
     problems = [
         problem
-        for task, pod in built_pods()
-        for settings in CLOUD
+        for task, pod in built_pods(settings)
         for problem in admission_problems(task, pod, settings)
     ]
     assert not problems, "\n".join(problems)

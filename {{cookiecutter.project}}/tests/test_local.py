@@ -254,7 +254,13 @@ def test_a_process_gets_the_tasks_variables_not_the_scheduling_environment(
 
 @pytest.fixture
 def build(tmp_path_factory, monkeypatch):
-    """`build(env)`: a hybrid DAG (cluster, step, container job) built in environment `env`."""
+    """`build(env)`: a hybrid DAG (cluster, step, container job) built in environment `env`:
+    `local`, the real local.json, or `cloud`, the same settings without the local runtime."""
+    local = json.loads((settings.ENVIRONMENTS_DIR / "local.json").read_text())
+    environments = tmp_path_factory.mktemp("environments")
+    (environments / "local.json").write_text(json.dumps(local))
+    (environments / "cloud.json").write_text(json.dumps(local | {"RUNTIME": None}))
+    monkeypatch.setattr(settings, "ENVIRONMENTS_DIR", environments)
     app = tmp_path_factory.mktemp("dags") / "my_app"
     (app / "cluster_configs").mkdir(parents=True)
     (app / "job_configs").mkdir()
@@ -286,7 +292,7 @@ def build(tmp_path_factory, monkeypatch):
 
 
 def test_a_local_dag_has_the_production_tasks_each_doing_the_same_work(build):
-    production, local = build("dev"), build("local")
+    production, local = build("cloud"), build("local")
 
     assert local.task_dict.keys() == production.task_dict.keys()
     for task in local.tasks:

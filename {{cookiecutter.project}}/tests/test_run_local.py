@@ -10,6 +10,7 @@ from {{ cookiecutter.package }}.local.paths import local_path
 from scripts import run_local
 from scripts.deploy.artifacts import upload_release
 from scripts.deploy.layout import load_environment
+from scripts.java import java_version
 
 
 @pytest.fixture
@@ -96,6 +97,12 @@ def test_each_dataset_lands_for_the_run_date_its_own_day_or_its_latest(repo):
 # --- the local deployment -------------------------------------------------------------------
 
 
+def test_the_deploy_line_counts_the_apps_own_spark_scripts(repo):
+    deployed = run_local.deploy_release
+    assert deployed("my_app", root=repo) == "release local, 1 Spark script(s) of my_app"
+    assert deployed("k8s_app", root=repo) == "release local, no Spark script for k8s_app"
+
+
 def test_scripts_deploy_where_the_job_configs_look_for_them(repo):
     environment = load_environment("local")
     uploaded = upload_release(environment, "local", run_local.LocalBucket(), root=repo)
@@ -136,7 +143,7 @@ def fake_java(folder, version_line: str) -> None:
 )
 def test_the_java_version_is_read_as_java_reports_it(tmp_path, version_line, major):
     fake_java(tmp_path, version_line)
-    assert run_local.java_version(str(tmp_path / "bin" / "java")) == major
+    assert java_version(str(tmp_path / "bin" / "java")) == major
 
 
 def test_spark_on_an_unsupported_java_says_which_one_to_install(tmp_path, monkeypatch):

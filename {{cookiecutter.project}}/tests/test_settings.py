@@ -15,12 +15,10 @@ from {{ cookiecutter.package }}.defaults import (
 from scripts.deploy.layout import EMR_POOL as DEPLOYED_EMR_POOL
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
-def test_every_environment_loads(env):
-    loaded = settings.load_settings(env)
-    assert loaded.ENV == env
-    assert loaded.DATA_BUCKET.endswith(f"/{env}")
-    assert loaded.DEPLOYMENT_BUCKET.endswith(f"/{env}")
+@pytest.mark.parametrize("env", settings.environments())
+def test_every_environment_file_is_valid_and_names_its_environment(env):
+    """The team's own files, whatever their values: the schema, and ENV as the file is named."""
+    assert settings.load_settings(env).ENV == env
 
 
 def test_environment_variable_selects_the_environment(monkeypatch):
@@ -61,6 +59,41 @@ def test_invalid_json_names_line(tmp_path):
     path.write_text('{\n  "ENV": "dev",\n}')
     with pytest.raises(ConfigError, match=r"broken\.json: invalid JSON at line 3"):
         load_config(path, "environment")
+
+
+def dev_with(**changes) -> dict:
+    """A valid environment's settings (dev's) with `changes`; a None value removes the key."""
+    dev = json.loads((settings.ENVIRONMENTS_DIR / "dev.json").read_text()) | changes
+    return {key: value for key, value in dev.items() if value is not None}
+
+
+# A broken environment file, and what its one-line error says after the file's name.
+BAD_FILES = {
+    "empty": ("", "empty file, expected a JSON object"),
+    "not-an-object": ("[]", "$: [] is not of type 'object'"),
+    "unknown-key": (dev_with(TEAM="x"), "$: Additional properties are not allowed ('TEAM'"),
+    "missing-key": (dev_with(K8S_NAMESPACE=None), "$: 'K8S_NAMESPACE' is a required property"),
+    "bad-bucket": (dev_with(DATA_BUCKET="s3://Bad Bucket"), "$.DATA_BUCKET: 's3://Bad Bucket'"),
+    "dot-segment": (dev_with(DATA_BUCKET="s3://data/../x"), "$.DATA_BUCKET: 's3://data/../x'"),
+    "kube-system": (dev_with(K8S_NAMESPACE="kube-system"), "$.K8S_NAMESPACE: 'kube-system'"),
+    "default": (dev_with(K8S_NAMESPACE="default"), "$.K8S_NAMESPACE: 'default' should not"),
+    "iso-region": (dev_with(AWS_REGION="us-iso-east-1"), "$.AWS_REGION: 'us-iso-east-1'"),
+}
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES.values(), ids=BAD_FILES)
+def test_a_bad_environment_file_is_one_line_naming_file_and_key(tmp_path, content, message):
+    path = tmp_path / "dev.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, "environment")
+    assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_an_environment_is_a_file_name_not_a_path():
+    with pytest.raises(ValueError, match=r"'\.\./environments/dev' names no file of"):
+        settings.load_settings("../environments/dev")
 
 
 def test_team_defaults():

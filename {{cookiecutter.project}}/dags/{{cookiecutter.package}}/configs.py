@@ -49,9 +49,13 @@ def load_config(path: str | Path, schema_name: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except json.JSONDecodeError as error:
+        if not text.strip():
+            raise ConfigError(f"{path}: empty file, expected a JSON object") from None
         raise ConfigError(
             f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     marker = validated_marker(text, schema_name)
     if not (marker and marker.exists()):
         errors = sorted(validator(schema_name).iter_errors(config), key=lambda e: list(e.path))

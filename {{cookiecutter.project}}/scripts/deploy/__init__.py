@@ -8,6 +8,15 @@ A release is a commit SHA. Its business code goes first: one image per container
 the release it started with. Run `python -m scripts.deploy --help`.
 """
 
+import sys
+from pathlib import Path
+
+# Environment files are read with the loader Airflow uses, dags/<package>/configs.py (it needs
+# jsonschema, not Airflow): one schema, and the same one-line errors naming the file and key.
+DAGS = str(Path(__file__).resolve().parents[2] / "dags")
+if DAGS not in sys.path:
+    sys.path.append(DAGS)
+
 
 class DeployError(Exception):
     """A deploy step cannot go on; the message is the one line the user sees."""

@@ -1,9 +1,10 @@
 """`python -m scripts.deploy <command>`: the deploy pipeline's steps, one command each.
 
 The deploy workflow runs, per environment and in this order: push-images (the first
-environment) or promote-images (the next ones), upload-artifacts, sync-dags, set-release;
-`infra` creates what they deploy to. Every failure ends with one `error:` line, and exit code 2
-for an unknown environment or incomplete settings, 1 otherwise.
+environment) or promote-images (the next ones), upload-artifacts, sync-dags (DAGs on S3) or
+push-dags (a Git DAG bundle), set-release; `infra` creates what they deploy to. Every failure
+ends with one `error:` line, and exit code 2 for an unknown environment or incomplete settings,
+1 otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scripts.deploy import (
     DeployError,
     airflow_variable,
     artifacts,
+    dag_bundle,
     dags,
     images,
     infra,
@@ -127,6 +129,12 @@ def sync_dags(args: argparse.Namespace) -> None:
     )
 
 
+def push_dags(args: argparse.Namespace) -> None:
+    environment = load_environment(args.environment)
+    branch = dag_bundle.push_dags(environment.name, check_release(args.release))
+    print(f"dags: {branch} is {args.release} on origin")
+
+
 def deploy_infra(args: argparse.Namespace) -> None:
     environment = load_environment(args.environment)
     infra.stack_parameters(args.environment)  # incomplete settings first, without AWS
@@ -192,6 +200,11 @@ COMMANDS = {
         sync_dags,
         "sync the DAGs package to the environment's S3 DAGs folder (INFRA.DAGS_S3_URI)",
         ["environment"],
+    ),
+    "push-dags": (
+        push_dags,
+        "move the environment's Git DAG bundle branch, airflow/<environment>, to the release",
+        ["environment", "release"],
     ),
     "infra": (
         deploy_infra,

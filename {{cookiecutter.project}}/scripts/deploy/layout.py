@@ -8,11 +8,12 @@ without touching the pipeline. Per-environment targets come from
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from {{ cookiecutter.package }}.configs import ConfigError, load_config
 
 from scripts.deploy import BadInput, DeployError
 
@@ -85,13 +86,19 @@ def environments_dir(root: Path = REPO) -> Path:
     return root / "dags" / PACKAGE / "environments"
 
 
+def environment_names(root: Path = REPO) -> list[str]:
+    return sorted(path.stem for path in environments_dir(root).glob("*.json"))
+
+
 def read_settings(name: str, root: Path = REPO) -> dict:
-    """The settings file of environment `name`, as Airflow reads it."""
-    path = environments_dir(root) / f"{name}.json"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in environments_dir(root).glob("*.json")))
-        raise BadInput(f"unknown environment {name!r}: no {path.name} (known: {known})")
-    return json.loads(path.read_text())
+    """The settings file of environment `name`, checked against its schema as Airflow reads it."""
+    known = environment_names(root)
+    if name not in known:
+        raise BadInput(f"unknown environment {name!r}: no {name}.json (known: {', '.join(known)})")
+    try:
+        return load_config(environments_dir(root) / f"{name}.json", "environment")
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
 
 
 def load_environment(name: str, root: Path = REPO) -> Environment:
@@ -110,10 +117,8 @@ def load_environment(name: str, root: Path = REPO) -> Environment:
 def image_platform(root: Path = REPO) -> str:
     """The one platform the images are built for: every deployed environment runs the same
     image (built once, promoted by digest), so their IMAGE_PLATFORM settings must agree."""
-    platforms = {
-        path.stem: json.loads(path.read_text())["IMAGE_PLATFORM"]
-        for path in sorted(environments_dir(root).glob("*.json"))
-    }
+    names = environment_names(root)
+    platforms = {name: read_settings(name, root)["IMAGE_PLATFORM"] for name in names}
     if len(set(platforms.values())) != 1:
         found = ", ".join(f"{name}: {platform}" for name, platform in platforms.items())
         raise DeployError(f"IMAGE_PLATFORM differs ({found}): one image serves every environment")

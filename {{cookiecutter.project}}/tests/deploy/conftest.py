@@ -15,8 +15,15 @@ import boto3
 import pytest
 
 from scripts.deploy import airflow_variable, infra
-from scripts.deploy.layout import PACKAGE, RELEASE_VARIABLE, REPO, Environment, read_settings
-from tests.conftest import STACK_SETTINGS
+from scripts.deploy.layout import (
+    PACKAGE,
+    RELEASE_VARIABLE,
+    REPO,
+    Environment,
+    load_environment,
+    split_s3_uri,
+)
+from tests.conftest import REGION, STACK_ENVIRONMENTS
 from tests.deploy.support import (
     REGISTRY,
     AirflowServer,
@@ -77,15 +84,14 @@ def aws(monkeypatch):
 @pytest.fixture
 def stacks(stack_repo, aws, capsys):
     """The dev and staging stacks, as `make infra` creates them; returns what dev printed."""
-    region = read_settings("dev")["AWS_REGION"]
-    cloudformation = boto3.client("cloudformation", region_name=region)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
     infra.deploy_stack("dev", cloudformation, stack_repo)
     printed = capsys.readouterr().out
     infra.deploy_stack("staging", cloudformation, stack_repo)
     capsys.readouterr()
-    for env in STACK_SETTINGS:  # the S3 DAGs folders (MWAA's buckets) exist already
-        bucket = STACK_SETTINGS[env]["DAGS_S3_URI"].split("/")[2]
-        create_bucket(boto3.client("s3", region_name=region), bucket)
+    for env in STACK_ENVIRONMENTS:  # the S3 DAGs folders (MWAA's buckets) exist already
+        bucket, _ = split_s3_uri(load_environment(env, stack_repo).infra_setting("DAGS_S3_URI"))
+        create_bucket(boto3.client("s3", region_name=REGION), bucket)
     return printed
 
 

@@ -1,5 +1,6 @@
 """The command line as the workflows and `make rollback` use it: exit codes and one-line errors."""
 
+import re
 from dataclasses import replace
 
 import boto3
@@ -15,18 +16,23 @@ from scripts.deploy.layout import (
     load_environment,
     split_s3_uri,
 )
+from tests.conftest import ACCOUNT
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, create_bucket
 
 
 @pytest.fixture
 def infra(monkeypatch) -> dict:
     """`INFRA` values the commands read from an environment's file, set here without editing
-    the repository's files."""
+    the repository's files. An ECR registry is moto's account's, whatever account the file
+    names: moto's ECR serves no other account's repositories to the caller."""
     settings: dict = {}
 
     def load(name: str):
         environment = load_environment(name)
-        return replace(environment, infra={**environment.infra, **settings})
+        registry = re.sub(r"^[0-9]{12}\.", f"{ACCOUNT}.", environment.image_registry)
+        return replace(
+            environment, image_registry=registry, infra={**environment.infra, **settings}
+        )
 
     monkeypatch.setattr(cli, "load_environment", load)
     return settings
@@ -136,9 +142,9 @@ def test_sync_dags_without_a_dags_folder_is_refused(infra, capsys):
 
 
 @pytest.fixture
-def pushed(aws, fake_docker) -> None:
+def pushed(aws, fake_docker, infra) -> None:
     """RELEASE's images in dev's registry, as push-images leaves them (moto's ECR)."""
-    dev = load_environment("dev")
+    dev = cli.load_environment("dev")
     fake_docker.push(*(job.reference(dev, RELEASE) for job in container_jobs()))
     fake_docker.mirror_to_ecr(boto3.client("ecr", region_name=dev.aws_region))
 
@@ -146,7 +152,7 @@ def pushed(aws, fake_docker) -> None:
 @pytest.fixture
 def deployed(pushed, infra):
     """dev's deployment bucket under moto, with RELEASE uploaded by the CLI."""
-    dev = load_environment("dev")
+    dev = cli.load_environment("dev")
     bucket, _ = split_s3_uri(dev.deployment_bucket)
     create_bucket(boto3.client("s3", region_name=dev.aws_region), bucket)
     assert main(["upload-artifacts", "dev", RELEASE]) == 0

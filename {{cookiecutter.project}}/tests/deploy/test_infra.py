@@ -2,23 +2,27 @@
 call the deploy makes checked against the deploy role's policies (tests/iam.py)."""
 
 import json
+import subprocess
+import sys
 
 import boto3
 import pytest
+import yaml
 
 from {{ cookiecutter.package }}.paths import data_path, output_path
 from {{ cookiecutter.package }}.settings import load_settings
 
 from scripts.deploy import artifacts, dags, images, infra
-from scripts.deploy.cli import main
 from scripts.deploy.layout import (
     PACKAGE,
+    REPO,
     container_jobs,
+    environments_dir,
     load_environment,
     read_settings,
     split_s3_uri,
 )
-from tests.conftest import EKS_OIDC_ISSUER, STACK_SETTINGS
+from tests.conftest import EKS_OIDC_ISSUER, REGION, iam_client
 from tests.deploy.support import RELEASE, data_key
 from tests.iam import (
     ACCOUNT,
@@ -35,7 +39,6 @@ from tests.iam import (
     trust_policy,
 )
 
-REGION = read_settings("dev")["AWS_REGION"]
 PROJECT = infra.PROJECT
 
 
@@ -50,6 +53,17 @@ def role_arn(name: str) -> str:
 def provider(issuer: str) -> str:
     """The IAM OIDC provider of `issuer`, as the stack's trust policies name it."""
     return f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{issuer}"
+
+
+def deploy_audience() -> str:
+    """The audience of the deploy's GitHub OIDC tokens, as the deploy action asks for them."""
+    action = yaml.safe_load((REPO / ".github" / "actions" / "deploy" / "action.yml").read_text())
+    [credentials] = [
+        step
+        for step in action["runs"]["steps"]
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    return credentials["with"]["audience"]
 
 
 def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks):
@@ -69,7 +83,7 @@ def test_infra_shows_its_changes_and_creates_the_environment(stack_repo, stacks)
     dev = read_settings("dev", stack_repo)
     for bucket in ("DEPLOYMENT_BUCKET", "DATA_BUCKET"):  # moto leaves out their properties:
         s3.head_bucket(Bucket=dev[bucket].split("/")[2])  # tests/test_infra.py checks them
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     profile = iam.get_instance_profile(InstanceProfileName=dev["EMR_INSTANCE_PROFILE"])
     assert [role["RoleName"] for role in profile["InstanceProfile"]["Roles"]] == [
         dev["EMR_INSTANCE_PROFILE"]
@@ -100,7 +114,7 @@ def test_the_deploy_needs_nothing_its_role_does_not_allow(
         dags.sync_dags(dev.infra_setting("DAGS_S3_URI"), s3, stack_repo)
     calls = pushing + shipping
     assert {call.operation for call in calls} >= {"PutObject", "GetObject", "ListObjectsV2"}
-    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    policies = role_policies(iam_client(), deploy_role("dev"))
     assert denied(policies, calls) == []
 
 
@@ -111,7 +125,7 @@ def test_the_deploy_role_cannot_touch_another_environment(stack_repo, stacks, mo
         images.check_repositories(staging.image_registry, container_jobs(stack_repo))
         artifacts.upload_release(staging, RELEASE, s3, stack_repo)
         dags.sync_dags(staging.infra_setting("DAGS_S3_URI"), s3, stack_repo)
-    policies = role_policies(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    policies = role_policies(iam_client(), deploy_role("dev"))
     attempted = [request for call in calls for request in requests(call)]
     assert {request.action for request in attempted} >= {"s3:PutObject", "s3:ListBucket"}
     assert [decision for decision in evaluate(policies, attempted) if decision.allowed] == []
@@ -128,7 +142,7 @@ def github_claims(environment: str | None, ref: str | None, repository="acme/pip
     """The claims STS sees for a job of `repository` on `ref` (None: where STS does not evaluate
     GitHub's own claims) in GitHub environment `environment`, with GitHub's default subject."""
     where = f"environment:{environment}" if environment else f"ref:{ref}"
-    claims = {f"{GITHUB}:aud": "sts.amazonaws.com", f"{GITHUB}:sub": f"repo:{repository}:{where}"}
+    claims = {f"{GITHUB}:aud": deploy_audience(), f"{GITHUB}:sub": f"repo:{repository}:{where}"}
     return claims | ({f"{GITHUB}:ref": ref} if ref else {})
 
 
@@ -147,7 +161,7 @@ def test_only_this_repositorys_deploy_job_of_the_environment_on_main_assumes_its
         "ref not evaluated": github_claims("dev", None),
         "customised subject (reset it to GitHub's default)": customised,
     }
-    trust = trust_policy(boto3.client("iam", region_name=REGION), deploy_role("dev"))
+    trust = trust_policy(iam_client(), deploy_role("dev"))
     role = role_arn(deploy_role("dev"))
     allowed = {
         case: trust_allows(
@@ -161,7 +175,7 @@ def test_only_this_repositorys_deploy_job_of_the_environment_on_main_assumes_its
 def test_jobs_and_clusters_read_shared_inputs_and_write_only_the_teams_data(stacks):
     """The container jobs' IRSA role and the clusters' instance role, against the data paths the
     code renders (dags/<package>/paths.py) and the examples' shared input, landing/."""
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     settings = load_settings("dev")
     bucket, prefix = split_s3_uri(settings.DATA_BUCKET)
 
@@ -189,12 +203,13 @@ def test_jobs_and_clusters_read_shared_inputs_and_write_only_the_teams_data(stac
 
 
 def test_container_jobs_assume_their_role_through_their_service_account(stack_repo, stacks):
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client()
     role = f"{PROJECT}-dev-jobs"
+    dev = read_settings("dev", stack_repo)
     subject = f"{EKS_OIDC_ISSUER}:sub"
     service_account = {
         f"{EKS_OIDC_ISSUER}:aud": "sts.amazonaws.com",
-        subject: f"system:serviceaccount:{read_settings('dev', stack_repo)['K8S_NAMESPACE']}:jobs",
+        subject: f"system:serviceaccount:{dev['K8S_NAMESPACE']}:{dev['K8S_SERVICE_ACCOUNT']}",
     }
     assume = Request("sts:AssumeRoleWithWebIdentity", role_arn(role), service_account)
     cluster = provider(EKS_OIDC_ISSUER)
@@ -211,19 +226,24 @@ def test_container_jobs_assume_their_role_through_their_service_account(stack_re
         ("dev", "environments/dev.json: set INFRA.GITHUB_REPOSITORY"),
     ],
 )
-def test_make_infra_refuses_incomplete_settings_in_one_line(env, message, capsys):
-    assert main(["infra", env]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith(f"error: {message}") and error.count("\n") == 1, error
+def test_make_infra_refuses_incomplete_settings_in_one_line(stack_repo, env, message):
+    dev = environments_dir(stack_repo) / "dev.json"
+    unset = json.loads(dev.read_text())
+    unset["INFRA"]["GITHUB_REPOSITORY"] = None
+    dev.write_text(json.dumps(unset))
+    command = [sys.executable, "-m", "scripts.deploy", "infra", env]
+    result = subprocess.run(command, cwd=stack_repo, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
 
 
 def test_stack_parameters_are_the_settings(stack_repo):
     parameters = infra.stack_parameters("staging", stack_repo)
     staging = read_settings("staging", stack_repo)
-    assert parameters["CreateBuckets"] == "false"
-    assert parameters["DeploymentPrefix"] == "staging/"
+    assert parameters["CreateBuckets"] == str(staging["INFRA"]["CREATE_BUCKETS"]).lower()
+    assert parameters["DeploymentPrefix"] == split_s3_uri(staging["DEPLOYMENT_BUCKET"])[1]
     assert parameters["RegistryPath"] == staging["IMAGE_REGISTRY"].partition("/")[2]
-    assert parameters["DagsBucket"] == STACK_SETTINGS["staging"]["DAGS_S3_URI"].split("/")[2]
+    assert parameters["DagsBucket"] == split_s3_uri(staging["INFRA"]["DAGS_S3_URI"])[0]
     assert parameters["EmrServiceRoleName"] == staging["EMR_SERVICE_ROLE"]
     assert json.dumps(parameters)  # every value is a string CloudFormation accepts
     assert all(isinstance(value, str) for value in parameters.values())

@@ -12,7 +12,6 @@ import pytest
 
 from {{ cookiecutter.package }}.paths import data_path, output_path
 from {{ cookiecutter.package }}.release import PinRelease, ReleaseError
-from {{ cookiecutter.package }}.settings import load_settings
 
 from scripts.deploy import artifacts, images, infra, retention
 from scripts.deploy.cli import main
@@ -71,6 +70,20 @@ def expired_images(policy: dict, pushed: dict[str, tuple[list[str], int]]) -> se
 
 
 @pytest.fixture
+def stack_repo(stack_repo):
+    """Staging's releases and data in dev's buckets under its own prefix, whatever the
+    repository's files say: where one environment's rules could reach the other's."""
+    dev = read_settings("dev", stack_repo)
+    path = stack_repo / "dags" / PACKAGE / "environments" / "staging.json"
+    staging = json.loads(path.read_text())
+    for key in ("DEPLOYMENT_BUCKET", "DATA_BUCKET"):
+        staging[key] = f"s3://{split_s3_uri(dev[key])[0]}/staging"
+    staging["INFRA"]["CREATE_BUCKETS"] = False
+    path.write_text(json.dumps(staging))
+    return stack_repo
+
+
+@pytest.fixture
 def job_repository(stack_repo, stacks) -> str:
     """A container job of the repository copy, with its image repository in each environment's
     registry (as a stack of make new-app's declares it); returns dev's."""
@@ -78,11 +91,11 @@ def job_repository(stack_repo, stacks) -> str:
     dockerfile.parent.mkdir(parents=True)
     dockerfile.write_text("FROM python:3.12-slim\n")
     for env in ENVIRONMENTS:
-        path = load_environment(env).image_registry.partition("/")[2]
+        path = load_environment(env, stack_repo).image_registry.partition("/")[2]
         boto3.client("ecr", region_name=REGION).create_repository(
             repositoryName=f"{path}/retention-score"
         )
-    return f"{load_environment('dev').image_registry.partition('/')[2]}/retention-score"
+    return f"{load_environment('dev', stack_repo).image_registry.partition('/')[2]}/retention-score"
 
 
 def test_each_environment_expires_its_task_data_and_logs_alone_after_its_own_days(
@@ -105,9 +118,9 @@ def test_each_environment_expires_its_task_data_and_logs_alone_after_its_own_day
 
     expected, found = {}, {}
     for env in ENVIRONMENTS:
-        settings = load_settings(env)
-        prefix = split_s3_uri(settings.DATA_BUCKET)[1]
-        days = read_settings(env, stack_repo)["INFRA"]["DATA_RETENTION_DAYS"]
+        settings = read_settings(env, stack_repo)
+        prefix = split_s3_uri(settings["DATA_BUCKET"])[1]
+        days = settings["INFRA"]["DATA_RETENTION_DAYS"]
         keys = {
             "landing": f"{prefix}landing/orders/2026-01-31/orders.csv",
             "task data": data_key(data_path("task"), settings),
@@ -131,7 +144,7 @@ def test_every_release_inside_the_retention_keeps_its_scripts_and_images(
     ecr = boto3.client("ecr", region_name=REGION)
     set_infra(stack_repo, "dev", RELEASE_RETENTION_DAYS=90)
     retention.apply_retention("dev", s3, ecr, stack_repo)
-    bucket, prefix = split_s3_uri(load_environment("dev").deployment_bucket)
+    bucket, prefix = split_s3_uri(load_environment("dev", stack_repo).deployment_bucket)
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     for key in (f"{RELEASE}/retention/score.py", f"{RELEASE}/{artifacts.MANIFEST}"):
         assert expires_after(rules, prefix + key) is None, "releases are never expired"
@@ -158,7 +171,7 @@ def test_a_release_whose_image_expired_is_refused_by_the_release_task_and_rollba
 ):
     """Rolled back to, or rerun on, a release whose image ECR expired: a run fails at `release`
     in one line, before any pod starts, and `make rollback` refuses it first."""
-    dev = load_environment("dev")
+    dev = load_environment("dev", stack_repo)
     s3 = boto3.client("s3", region_name=REGION)
     ecr = boto3.client("ecr", region_name=REGION)
     iam = boto3.client("iam", region_name=REGION)
