@@ -3,7 +3,7 @@ macros."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,17 @@ DEFAULT_ARGS = {
 }
 
 TAGS = [TEAM, PACKAGE]
+
+# What the housekeeping DAGs of ops/ share: no catch-up of the runs missed before their first
+# deploy, one run at a time, each bounded.
+OPS_DAG_ARGS = {
+    "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+    "catchup": False,
+    "max_active_runs": 1,
+    "dagrun_timeout": timedelta(minutes=30),
+    "default_args": DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=15)},
+    "tags": [*TAGS, "ops"],
+}
 
 
 def app_dag_id(dag_file: str) -> str:

@@ -17,19 +17,11 @@ import airflow.providers.standard.decorators.python
 import pendulum
 from airflow.sdk import DAG, task
 
-from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS
+from {{ cookiecutter.package }}.defaults import OPS_DAG_ARGS
 from {{ cookiecutter.package }}.settings import PACKAGE
 
 with DAG(
-    dag_id=f"{PACKAGE}.ops.emr_janitor",
-    schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=30),
-    default_args=DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=15)},
-    tags=[*TAGS, "ops"],
-    doc_md=__doc__,
+    dag_id=f"{PACKAGE}.ops.emr_janitor", schedule="@hourly", doc_md=__doc__, **OPS_DAG_ARGS
 ) as dag:
 
     @task

@@ -10,27 +10,17 @@ janitor.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 # The provider module `@task` uses, named here so that Airflow's DAG processor loads it once
 # instead of at every parse of this file (README: DAG parse cost).
 import airflow.providers.standard.decorators.python
 import pendulum
 from airflow.sdk import DAG, task
 
-from {{ cookiecutter.package }}.defaults import DEFAULT_ARGS, TAGS
+from {{ cookiecutter.package }}.defaults import OPS_DAG_ARGS
 from {{ cookiecutter.package }}.settings import PACKAGE
 
 with DAG(
-    dag_id=f"{PACKAGE}.ops.pod_janitor",
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=30),
-    default_args=DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=15)},
-    tags=[*TAGS, "ops"],
-    doc_md=__doc__,
+    dag_id=f"{PACKAGE}.ops.pod_janitor", schedule="@daily", doc_md=__doc__, **OPS_DAG_ARGS
 ) as dag:
 
     @task
