@@ -16,10 +16,10 @@ from {{ cookiecutter.package }}.release import PinRelease, ReleaseError
 from scripts.deploy import artifacts, images, infra, retention
 from scripts.deploy.cli import main
 from scripts.deploy.layout import PACKAGE, load_environment, read_settings, split_s3_uri
+from tests.conftest import REGION, iam_client
 from tests.deploy.support import EARLIER_RELEASE, RELEASE, data_key
 from tests.iam import enforced, managed_policy, role_policies
 
-REGION = read_settings("dev")["AWS_REGION"]
 ENVIRONMENTS = ("dev", "staging")  # dev creates the buckets, staging shares them
 
 
@@ -174,7 +174,7 @@ def test_a_release_whose_image_expired_is_refused_by_the_release_task_and_rollba
     dev = load_environment("dev", stack_repo)
     s3 = boto3.client("s3", region_name=REGION)
     ecr = boto3.client("ecr", region_name=REGION)
-    iam = boto3.client("iam", region_name=REGION)
+    iam = iam_client(REGION)
     image = f"{dev.image_registry}/retention-score"
     deploy = role_policies(iam, f"{infra.PROJECT}-dev-deploy")
     with enforced(monkeypatch, deploy) as authorized:  # two deploys, as the deploy role
