@@ -2,15 +2,11 @@
 
 Deployed as `<airflow dags folder>/{{ cookiecutter.package }}/`, so every import is namespaced
 by this package and several team repositories can share one Airflow.
-Its modules are compiled once per version, not at every parse (parse_cache.py).
 """
 
 import gc
-
-from {{ cookiecutter.package }}.parse_cache import load_modules_cached
 
 # The DAG processor parses each file in a process forked from one that has imported Airflow and
 # the providers. Frozen, those objects are left out of the parser's garbage collections: a full
 # one would sweep them all (~100 ms) and copy their memory pages (README: DAG parse cost).
 gc.freeze()
-load_modules_cached(__path__)
