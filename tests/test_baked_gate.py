@@ -18,17 +18,38 @@ pytestmark = pytest.mark.gate
 
 
 @pytest.fixture(scope="module")
-def gated_repo(tmp_path_factory) -> Path:
-    """A default bake, committed, whose `make test` has passed (its tox envs are then reusable)."""
+def gated(tmp_path_factory) -> tuple[Path, str]:
+    """A default bake, committed, whose `make test` has passed (its tox envs are then
+    reusable), and what that printed."""
     repo = bake(tmp_path_factory.mktemp("gate"))
     commit_all(repo)
-    run(["make", "test"], repo)
-    return repo
+    return repo, run(["make", "test"], repo).stdout
 
 
-def test_make_test_passes_on_a_fresh_bake(gated_repo):
-    assert (gated_repo / ".tox" / "dags").is_dir()
-    assert run(["git", "status", "--porcelain"], gated_repo).stdout == "", "the gate changed files"
+@pytest.fixture(scope="module")
+def gated_repo(gated) -> Path:
+    return gated[0]
+
+
+def test_make_test_passes_on_a_fresh_bake(gated):
+    repo, out = gated
+    assert (repo / ".tox" / "dags").is_dir()
+    assert run(["git", "status", "--porcelain"], repo).stdout == "", "the gate changed files"
+    assert "jobs: 4 projects passed (4 ran, 0 reused)" in out
+
+
+def test_job_projects_are_reused_until_they_change(gated_repo):
+    """The two Spark projects are declared alike: they ran in one process, on one JVM."""
+    out = run(["make", "test-jobs"], gated_repo).stdout
+    assert "jobs: 4 projects passed (0 ran, 4 reused)" in out
+    script = gated_repo / "jobs" / "spark_example" / "spark" / "daily_event_counts.py"
+    script.write_text(script.read_text() + "# changed\n")
+    try:
+        out = run(["make", "test-jobs"], gated_repo).stdout
+    finally:
+        run(["git", "checkout", "--", "jobs"], gated_repo)
+    assert "==> jobs/spark_example/spark: runs (changed: spark/daily_event_counts.py)" in out
+    assert "jobs: 4 projects passed (1 ran, 3 reused)" in out
 
 
 def test_the_bake_refuses_the_modules_of_the_locked_scheduling_environment(gated_repo):

@@ -6,9 +6,10 @@ One bake per region, each with dev and staging filled in with realistic values o
 another account, buckets of its own per environment) and prod left as baked. China's also has a
 short package that sorts after `scripts` and `tests`, and an owner that is a label value but no
 slug. The scheduling tests run without those that read no setting and no region (the parse
-cache, Airflow's REST API, the DAG bundle, the parse-cost guard, the local runtime) and without
-the DAG runs end to end under moto, whose calls the EMR and shared-account tests make in the
-region too; the default bake's `make test` runs them all (tests/test_baked_gate.py).
+cache, Airflow's REST API, the DAG bundle, the parse-cost guard, the local runtime, the job
+projects' runner) and without the DAG runs end to end under moto, whose calls the EMR and
+shared-account tests make in the region too; the default bake's `make test` runs them all
+(tests/test_baked_gate.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ REGIONS = {
 REGION_FREE = (
     "-m 'not api_server' -k 'not parse_cache and not dag_bundle and not parse_imports'"
     " --ignore=tests/test_local.py --ignore=tests/test_run_local.py --ignore=tests/apps"
-    " --ignore=tests/test_emr_e2e.py"
+    " --ignore=tests/test_emr_e2e.py --ignore=tests/test_job_tests.py"
 )
 
 

@@ -26,11 +26,27 @@ def java_version(java: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def java_problem() -> str | None:
-    """Why Spark cannot start on this machine's Java (JAVA_HOME, else PATH); None if it can."""
+def find_java() -> str | None:
+    """The java that Spark starts: JAVA_HOME's, else PATH's."""
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home, "bin", "java")) if java_home else shutil.which("java")
-    if not java or not Path(java).is_file():
+    return java if java and Path(java).is_file() else None
+
+
+def java_identity() -> str:
+    """The java that Spark starts and the version it reports ('' without one)."""
+    java = find_java()
+    if java is None:
+        return ""
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    version = (result.stderr + result.stdout).partition("\n")[0]
+    return f"{java} {version}"
+
+
+def java_problem() -> str | None:
+    """Why Spark cannot start on this machine's Java (JAVA_HOME, else PATH); None if it can."""
+    java = find_java()
+    if java is None:
         return f"Spark needs Java, found none on PATH or in JAVA_HOME: {INSTALL_JAVA}"
     version = java_version(java)
     if version not in SPARK_JAVA:
