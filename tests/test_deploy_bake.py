@@ -66,7 +66,8 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(baked):
         for line in (repo / relative).read_text().splitlines():
             uses = re.search(r"uses: (\S+)", line)
             if uses and not uses[1].startswith("./"):
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses[1]), line
+                # owner/repository[/path of an action in it]@commit
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", uses[1]), line
                 assert re.search(r"# v\d+\.\d+\.\d+$", line), f"no version comment: {line}"
 
 

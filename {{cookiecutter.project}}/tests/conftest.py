@@ -163,6 +163,20 @@ def stack_repo(tmp_path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def availability_zones(monkeypatch) -> None:
+    """Availability zones in REGION, as AWS has them. moto 5 knows none in the regions it does
+    not list (eusc-de-east-1): its default VPC there has no subnet, and CreateSubnet fails."""
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend, Zone
+
+    if not RegionsAndZonesBackend.zones.get(REGION):
+        zones = [
+            Zone(f"{REGION}{letter}", REGION, f"{REGION}-az{number}")
+            for number, letter in enumerate("abc", 1)
+        ]
+        monkeypatch.setitem(RegionsAndZonesBackend.zones, REGION, zones)
+
+
 def iam_client(region: str = REGION):
     """IAM as the stacks made it. moto reads an IAM request's region from the endpoint's host,
     and GovCloud's global endpoint (iam.us-gov.amazonaws.com) names none: moto would look in the

@@ -46,7 +46,7 @@ def dag(dags_folder, monkeypatch):
 
 
 @pytest.fixture
-def account(stack_repo, deploy_release):
+def account(availability_zones, stack_repo, deploy_release):
     """One AWS account: the dev and staging stacks of this repository as `make infra` creates
     them, RELEASE deployed to dev; `policies(env)` is the Airflow runtime policy of `env`."""
     cloudformation = boto3.client("cloudformation", region_name=REGION)
