@@ -3,7 +3,8 @@
 `scripts/test_jobs.py` starts it in the environment of projects whose lock, pyproject.toml and
 tests/conftest.py are all the same. In one process, their Spark tests share one JVM, whose start
 is most of a small project's test time, and the conftest that configures it is the same for all.
-Each project still gets its own pytest session from its own folder, and its modules are
+Each project still gets its own pytest session from its own folder, compiled afresh (Python
+would trust a cached module of the same size and second), and its modules and import paths are
 forgotten before the next project imports its own (Spark scripts are top-level modules of the
 same names in every app).
 
@@ -15,29 +16,39 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import platform
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-del sys.path[0]  # this script's folder: not the projects' to import from
+HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [path for path in sys.path if path != HERE]  # not the projects' to import from
 
 
 def run(project: Path, args: list[str]) -> int:
-    """`project`'s pytest session, from its folder; its modules are unloaded after."""
+    """`project`'s pytest session, from its folder, on its sources as they are; its modules
+    and import paths are dropped after."""
+    for folder, subfolders, _ in os.walk(project):
+        if "__pycache__" in subfolders:
+            shutil.rmtree(Path(folder, "__pycache__"), ignore_errors=True)
+        subfolders[:] = [name for name in subfolders if name not in (".venv", "__pycache__")]
     os.chdir(project)
-    before = set(sys.modules)
+    modules, path = set(sys.modules), list(sys.path)
     code = pytest.main(["-q", *args])
-    for name in set(sys.modules) - before:
+    for name in set(sys.modules) - modules:
         origin = getattr(sys.modules[name], "__file__", None)
         if origin and Path(origin).resolve().is_relative_to(project):
             del sys.modules[name]
+    sys.path[:] = path
     importlib.invalidate_caches()
     return int(code)
 
 
 def main(argv: list[str]) -> int:
-    """argv: the results file, the projects' folders, `--`, the pytest arguments."""
+    """argv: the report file, the projects' folders, `--`, the pytest arguments. The report:
+    each project's exit code, and the Python they ran on."""
     results_file, *rest = argv
     split = rest.index("--")
     root = Path.cwd()
@@ -45,7 +56,8 @@ def main(argv: list[str]) -> int:
     for name in rest[:split]:
         print(f"==> {name}", flush=True)
         results[name] = run((root / name).resolve(), rest[split + 1 :])
-    Path(results_file).write_text(json.dumps(results))
+    report = {"codes": results, "python": platform.python_version()}
+    Path(results_file).write_text(json.dumps(report))
     return 0
 
 

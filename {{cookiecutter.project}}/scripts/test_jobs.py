@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import threading
 import tomllib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 
 from scripts.java import java_identity, java_problem
@@ -57,14 +59,19 @@ def environment_key(project: Path) -> str:
     """Equal for projects that declare the same environment and the same test session."""
     declared = tomllib.loads((project / "pyproject.toml").read_text())
     digest = hashlib.sha256(json.dumps(declared, sort_keys=True, default=str).encode())
-    for name in ("uv.lock", "tests/conftest.py"):
+    for name in ("uv.lock", ".python-version", "tests/conftest.py"):
         path = project / name
         digest.update(b"\0" + (path.read_bytes() if path.is_file() else b""))
     return digest.hexdigest()[:16]
 
 
 def python_version(project: Path, environment: Path) -> str:
-    """The version of the Python `uv run` gives `project`'s tests in `environment`."""
+    """The version of the Python `uv run` gives `project`'s tests: `environment`'s, else the
+    one uv would make it with."""
+    with suppress(OSError):
+        config = (environment / "pyvenv.cfg").read_text()
+        if found := re.search(r"^version_info = (\S+)$", config, re.MULTILINE):
+            return found[1]
     result = subprocess.run(
         ["uv", "python", "find", "--show-version"],
         cwd=project,
@@ -77,8 +84,9 @@ def python_version(project: Path, environment: Path) -> str:
 
 
 def run_group(projects: list[Path], args: list[str], environment: Path) -> tuple[str, dict]:
-    """Run `projects` (one declared environment) in `environment`: their output and the exit
-    code of each (absent where the environment could not be made)."""
+    """Run `projects` (one declared environment) in `environment`: their output, and what the
+    runner reports: the exit code of each project (none where the environment could not be
+    made) and the Python they ran on."""
     names = [label(project) for project in projects]
     uv_run = ["uv", "run", "--locked", "--project", names[0], "python", str(RUNNER)]
     with tempfile.NamedTemporaryFile(suffix=".json") as results:
@@ -89,10 +97,11 @@ def run_group(projects: list[Path], args: list[str], environment: Path) -> tuple
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",
             check=False,
         )
-        codes = json.loads(Path(results.name).read_text() or "{}")
-    return result.stdout, codes
+        report = json.loads(Path(results.name).read_text() or "{}")
+    return result.stdout, report
 
 
 def plan(projects: list[Path], args: list[str], fresh: bool, results: Results):
@@ -101,7 +110,9 @@ def plan(projects: list[Path], args: list[str], fresh: bool, results: Results):
     spark = [project for project in projects if project.name == "spark"]
     java = java_identity() if spark else ""
     keys = {project: environment_key(project) for project in projects}
-    first = {key: project for project, key in reversed(keys.items())}
+    first = {}  # the first project of each declared environment
+    for project, key in keys.items():
+        first.setdefault(key, project)
     versions = {key: python_version(project, ENVIRONMENTS / key) for key, project in first.items()}
     current, groups = {}, defaultdict(list)
     for project in projects:
@@ -120,7 +131,7 @@ def plan(projects: list[Path], args: list[str], fresh: bool, results: Results):
 
 
 def main(argv: list[str]) -> int:
-    fresh = "--fresh" in argv or bool(os.environ.get("FRESH"))
+    fresh = "--fresh" in argv or os.environ.get("FRESH", "") not in ("", "0")
     args = [arg for arg in argv if arg != "--fresh"]
     projects = job_projects()
     if not projects:
@@ -137,11 +148,13 @@ def main(argv: list[str]) -> int:
     failed, printing = [], threading.Lock()
 
     def run(key: str) -> None:
-        output, codes = run_group(groups[key], args, ENVIRONMENTS / key)
+        output, report = run_group(groups[key], args, ENVIRONMENTS / key)
         with printing:
             print(output, end="", flush=True)
             for name in map(label, groups[key]):
-                if codes.get(name) == 0:
+                if report.get("codes", {}).get(name) == 0:
+                    # Recorded with the Python they did run on.
+                    current[name]["runtime"]["Python"] = report["python"]
                     results.passed(name, current[name])
                 else:
                     failed.append(name)

@@ -67,8 +67,8 @@ def test_a_project_is_reused_until_its_code_tests_or_lock_change(repo, capsys):
         line.startswith("reused, unchanged since its green run of ") for line in lines.values()
     )
 
-    # Another size: Python checks a module's cached bytecode by its source's time and size.
-    (repo / "jobs" / "a" / "score" / "score.py").write_text("APP = 'not a'\n")
+    # The same size: were both writes in one second, Python would trust the cached module.
+    (repo / "jobs" / "a" / "score" / "score.py").write_text("APP = 'b'\n")
     test = repo / "jobs" / "b" / "score" / "tests" / "test_score.py"
     test.write_text(test.read_text() + "\n\ndef test_more():\n    assert True\n")
     lines, _ = gate(capsys, expect=1)  # a's code broke its test
