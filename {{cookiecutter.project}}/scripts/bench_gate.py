@@ -47,12 +47,12 @@ def copy(into: Path) -> Path:
         if (REPO / name).is_file():
             (into / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, into / name)
+    sh(["git", "init", "-q"], into)
     commit(into)
     return into
 
 
 def commit(repo: Path) -> None:
-    sh(["git", "init", "-q"], repo)
     sh(["git", "add", "-A"], repo)
     who = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
     sh(["git", *who, "commit", "-q", "--allow-empty", "-m", "bench"], repo)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 # The Java versions pyspark 3.5 (the Spark of EMR 7) runs on.
@@ -19,10 +20,16 @@ INSTALL_JAVA = (
 )
 
 
+@cache
+def version_output(java: str) -> str:
+    """What `java -version` says (a JVM start: asked once)."""
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    return result.stderr + result.stdout
+
+
 def java_version(java: str) -> int | None:
     """The major version `java -version` reports (`1.8.0_402` is 8)."""
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(?:1\.)?(\d+)', result.stderr + result.stdout)
+    match = re.search(r'version "(?:1\.)?(\d+)', version_output(java))
     return int(match[1]) if match else None
 
 
@@ -38,9 +45,8 @@ def java_identity() -> str:
     java = find_java()
     if java is None:
         return ""
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    version = (result.stderr + result.stdout).partition("\n")[0]
-    return f"{java} {version}"
+    first_line = version_output(java).partition("\n")[0]
+    return f"{java} {first_line}"
 
 
 def java_problem() -> str | None:

@@ -104,12 +104,16 @@ def run_group(projects: list[Path], args: list[str], environment: Path) -> tuple
     return result.stdout, report
 
 
-def plan(projects: list[Path], args: list[str], fresh: bool, results: Results):
-    """Each project's inputs, and the projects that must run by declared environment; one line
-    per project says whether it runs (and why) or is reused."""
-    spark = [project for project in projects if project.name == "spark"]
+def spark_projects(projects: list[Path]) -> list[Path]:
+    return [project for project in projects if project.name == "spark"]
+
+
+def plan(keys: dict[Path, str], args: list[str], fresh: bool, results: Results):
+    """Each project's inputs, and the projects that must run by declared environment (`keys`:
+    each project's); one line per project says whether it runs (and why) or is reused."""
+    projects = list(keys)
+    spark = spark_projects(projects)
     java = java_identity() if spark else ""
-    keys = {project: environment_key(project) for project in projects}
     first = {}  # the first project of each declared environment
     for project, key in keys.items():
         first.setdefault(key, project)
@@ -137,14 +141,15 @@ def main(argv: list[str]) -> int:
     if not projects:
         print("jobs: no job projects yet (make new-app adds them)")
         return 0
-    spark = [label(project) for project in projects if project.name == "spark"]
+    spark = [label(project) for project in spark_projects(projects)]
     if spark and (problem := java_problem()):
         print(
             f"jobs: the PySpark tests of {', '.join(spark)} start Spark. {problem}", file=sys.stderr
         )
         return 2
     results = Results(CACHE / "test-jobs")
-    current, groups = plan(projects, args, fresh, results)
+    keys = {project: environment_key(project) for project in projects}
+    current, groups = plan(keys, args, fresh, results)
     failed, printing = [], threading.Lock()
 
     def run(key: str) -> None:
@@ -162,9 +167,8 @@ def main(argv: list[str]) -> int:
     # The largest groups first, so that the last to finish is a short one.
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         list(pool.map(run, sorted(groups, key=lambda key: -len(groups[key]))))
-    declared = {environment_key(project) for project in projects}
     for stale in ENVIRONMENTS.glob("*"):  # environments no project declares any more
-        if stale.name not in declared:
+        if stale.name not in keys.values():
             shutil.rmtree(stale, ignore_errors=True)
     if failed:
         print(f"jobs: tests failed in {', '.join(sorted(failed))}", file=sys.stderr)
