@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import botocore.session
 import pytest
 from botocore.loaders import create_loader
 from botocore.regions import EndpointResolver
@@ -39,6 +41,19 @@ CLUSTER_CONFIG = {
         ]
     },
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_data_loaded_once():
+    """What botocore and moto load again and again, loaded once or not at all: nearly half of
+    these tests' CPU. botocore parses its JSON models (the endpoints, each service's API) for
+    every Session, and Airflow's AWS hooks make a Session per client: here all Sessions share
+    one loader (the models are read-only: one Session's clients share them too). moto's EC2
+    makes ~1,300 public AMIs in each region it mocks, and nothing here launches an AMI."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", functools.cache(create_loader))
+        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        yield
 
 
 @pytest.fixture(scope="session")
