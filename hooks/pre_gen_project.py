@@ -48,8 +48,8 @@ SCHEDULING_MODULES = frozenset({
     "babel", "billiard", "boto3", "botocore", "bs4", "cachetools", "cadwyn", "celery", "certifi",
     "cffi", "cfnlint", "charset_normalizer", "click", "click_didyoumean", "click_plugins",
     "click_repl", "colorlog", "cron_descriptor", "croniter", "cryptography", "daemon", "dateutil",
-    "deprecated", "dill", "dns", "docker", "dotenv", "durationpy", "email_validator", "fastapi",
-    "fastapi_cli", "flower", "frozenlist", "fsspec", "git", "gitdb", "google", "graphql",
+    "deprecated", "dill", "dns", "docker", "dotenv", "durationpy", "email_validator", "execnet",
+    "fastapi", "fastapi_cli", "flower", "frozenlist", "fsspec", "git", "gitdb", "google", "graphql",
     "greenback", "greenlet", "grpc", "h11", "httpcore", "httptools", "httpx", "humanize", "idna",
     "importlib_metadata", "importlib_resources", "inflection", "iniconfig", "isoduration", "isympy",
     "itsdangerous", "jinja2", "jmespath", "joserfc", "jsonpatch", "jsonpatch_cli", "jsonpath_ng",
@@ -70,7 +70,7 @@ SCHEDULING_MODULES = frozenset({
     "termcolor", "text_unidecode", "tools", "tornado", "typer", "typing_extensions",
     "typing_inspection", "tzdata", "tzlocal", "upath", "urllib3", "uuid6", "uvicorn", "uvloop",
     "vine", "watchfiles", "watchtower", "wcwidth", "websocket", "websockets", "werkzeug",
-    "wirerope", "wrapt", "xmltodict", "yaml", "yarl", "zipp",
+    "wirerope", "wrapt", "xdist", "xmltodict", "yaml", "yarl", "zipp",
 })
 # fmt: on
 # The repository's own top-level folders, and Airflow's folders on sys.path next to the DAGs.
