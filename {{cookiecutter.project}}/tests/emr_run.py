@@ -96,11 +96,12 @@ CLUSTER = {
 
 def write_app(dags_folder: Path, monkeypatch):
     """The app written into the DAGs folder and parsed as the DAG processor does; the cluster wait
-    pokes five times a second and gives up after one."""
+    pokes five times a second and gives up after 3 s (also its execution timeout: a loaded
+    machine needs that much for a task's first AWS client)."""
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     monkeypatch.setattr(emr, "load_settings", lambda: load_settings().replace(DEFERRABLE=False))
     monkeypatch.setattr(emr, "CLUSTER_POLL", timedelta(seconds=0.2))
-    monkeypatch.setattr(emr, "CLUSTER_MAX_WAIT", timedelta(seconds=1))
+    monkeypatch.setattr(emr, "CLUSTER_MAX_WAIT", timedelta(seconds=3))
     app = dags_folder / APP
     configs = {"job_configs/count.json": JOB, "cluster_configs/e2e.json": CLUSTER}
     for name, config in configs.items():
