@@ -95,9 +95,9 @@ CLUSTER = {
 {% endraw %}
 
 def write_app(dags_folder: Path, monkeypatch):
-    """The app written into the DAGs folder and parsed as the DAG processor does; the cluster wait
-    pokes five times a second and gives up after 3 s (also its execution timeout: a loaded
-    machine needs that much for a task's first AWS client)."""
+    """The app written into the DAGs folder and parsed as the DAG processor does. The cluster
+    wait asks to be poked again 0.2 s later (`dag.test()` looks once a second) and gives up
+    after 3 s, also its execution timeout: a loaded machine needs that for a first AWS client."""
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     monkeypatch.setattr(emr, "load_settings", lambda: load_settings().replace(DEFERRABLE=False))
     monkeypatch.setattr(emr, "CLUSTER_POLL", timedelta(seconds=0.2))
