@@ -52,6 +52,46 @@ def test_job_projects_are_reused_until_they_change(gated_repo):
     assert "jobs: 4 projects passed (1 ran, 3 reused)" in out
 
 
+LEAVES_SPARK_USED = """\
+import os
+
+
+def test_leaves_a_setting_a_view_and_a_cache(spark):
+    spark.conf.set("spark.sql.caseSensitive", "true")
+    spark.range(3).createOrReplaceTempView("left_behind")
+    spark.range(5).cache().count()
+    os.environ["SPARK_OF_THE_PROJECT_BEFORE"] = spark.sparkContext.applicationId
+"""
+
+GETS_SPARK_AS_MADE = """\
+import os
+
+
+def test_gets_the_same_spark_as_it_was_made(spark):
+    assert spark.sparkContext.applicationId == os.environ["SPARK_OF_THE_PROJECT_BEFORE"]
+    assert spark.conf.get("spark.sql.caseSensitive") == "false"
+    assert not spark.catalog.tableExists("left_behind")
+    spark.range(5).createOrReplaceTempView("same_plan")
+    assert not spark.catalog.isCached("same_plan")
+"""
+
+
+def test_spark_projects_declared_alike_share_one_spark_each_getting_it_as_made(gated_repo):
+    """The scaffold's conftest leaves its Spark running for the next project in the process,
+    without the settings, views and cache of the tests before."""
+    example = gated_repo / "jobs" / "spark_example" / "spark"
+    for app, test in (("iso_a", LEAVES_SPARK_USED), ("iso_b", GETS_SPARK_AS_MADE)):
+        project = gated_repo / "jobs" / app / "spark"
+        shutil.copytree(example, project, ignore=shutil.ignore_patterns("test_*.py", ".venv"))
+        (project / "tests" / f"test_{app}.py").write_text(test)
+    try:
+        out = run(["make", "test-jobs"], gated_repo).stdout
+    finally:
+        for app in ("iso_a", "iso_b"):
+            shutil.rmtree(gated_repo / "jobs" / app)
+    assert "jobs: 6 projects passed (2 ran, 4 reused)" in out, out
+
+
 def test_the_bake_refuses_the_modules_of_the_locked_scheduling_environment(gated_repo):
     """The pre-gen hook's SCHEDULING_MODULES are exactly what the baked gate's environment can
     import: derived from uv.lock, not kept by hand."""

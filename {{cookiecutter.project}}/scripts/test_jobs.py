@@ -7,7 +7,7 @@ dependencies: nothing is shared with the scheduling side. Between job projects:
   (scripts/job_results.py); `--fresh` (`make test FRESH=1`) runs every project;
 - projects whose lock, pyproject.toml and tests/conftest.py are the same declare one
   environment: they share it, and run one after another in one process
-  (scripts/run_job_tests.py), so their Spark tests start one JVM;
+  (scripts/run_job_tests.py), so their Spark tests share one JVM and Spark session;
 - those groups run side by side, one per core.
 The Spark projects (jobs/<app>/spark/) test on a local SparkSession, which needs Java: without
 it, nothing runs and one line says what to install.

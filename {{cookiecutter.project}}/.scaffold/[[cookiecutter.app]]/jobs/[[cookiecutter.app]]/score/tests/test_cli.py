@@ -1,4 +1,5 @@
-"""The image's entrypoint, run as the container runs it: `python -m score ...`."""
+"""The job's command line: once through the image's entrypoint, as the container runs it
+(`python -m score ...`); then the same `main` in this process, without starting a Python each."""
 
 import subprocess
 import sys
@@ -6,20 +7,24 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+from score.cli import main
 
 PROJECT = Path(__file__).resolve().parent.parent
 ORDERS = PROJECT / "tests" / "data"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "score", *args]
-    return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+def score(source_path: Path | str, result_path: Path | str, day: str = "2026-01-31") -> int:
+    return main(
+        ["--source_path", str(source_path), "--result_path", str(result_path), "--date", day]
+    )
 
 
-def test_scores_local_orders_into_parquet(tmp_path):
+def test_the_entrypoint_scores_local_orders_into_parquet(tmp_path):
     result_path = tmp_path / "scores"
-    args = ("--source_path", str(ORDERS), "--result_path", str(result_path))
-    result = run(*args, "--date", "2026-01-31")
+    args = ["--source_path", str(ORDERS), "--result_path", str(result_path)]
+    command = [sys.executable, "-m", "score", *args, "--date", "2026-01-31"]
+    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "wrote 3 customer scores" in result.stderr
     scores = pq.read_table(result_path).to_pylist()
@@ -29,36 +34,26 @@ def test_scores_local_orders_into_parquet(tmp_path):
 
 def test_a_rerun_replaces_the_previous_result(tmp_path):
     result_path = tmp_path / "scores"
-    args = ("--source_path", str(ORDERS), "--result_path", str(result_path))
-    assert run(*args, "--date", "2026-01-31").returncode == 0
-    assert run(*args, "--date", "2025-12-31").returncode == 0
+    assert score(ORDERS, result_path) == 0
+    assert score(ORDERS, result_path, "2025-12-31") == 0
     assert [path.name for path in result_path.iterdir()] == ["part-0.parquet"]
     assert [row["customer_id"] for row in pq.read_table(result_path).to_pylist()] == ["bob"]
 
 
 def test_accepts_file_uris(tmp_path):
-    result = run(
-        "--source_path",
-        ORDERS.as_uri(),
-        "--result_path",
-        (tmp_path / "scores").as_uri(),
-        "--date",
-        "2026-01-31",
-    )
-    assert result.returncode == 0, result.stderr
+    assert score(ORDERS.as_uri(), (tmp_path / "scores").as_uri()) == 0
     assert pq.read_table(tmp_path / "scores").num_rows == 3
 
 
-def test_missing_orders_fail_with_the_location(tmp_path):
+def test_missing_orders_fail_with_the_location(tmp_path, caplog):
     missing = tmp_path / "nowhere"
-    args = ("--source_path", str(missing), "--result_path", str(tmp_path / "scores"))
-    result = run(*args, "--date", "2026-01-31")
-    assert result.returncode == 1
-    assert f"no orders at {missing}" in result.stderr
+    assert score(missing, tmp_path / "scores") == 1
+    assert f"no orders at {missing}" in caplog.text
 
 
-def test_a_bad_date_is_a_usage_error(tmp_path):
-    args = ("--source_path", str(ORDERS), "--result_path", str(tmp_path / "scores"))
-    result = run(*args, "--date", "31/01/2026")
-    assert result.returncode == 2
-    assert "--date" in result.stderr and "31/01/2026" in result.stderr
+def test_a_bad_date_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as usage_error:
+        score(ORDERS, tmp_path / "scores", "31/01/2026")
+    assert usage_error.value.code == 2
+    message = capsys.readouterr().err
+    assert "--date" in message and "31/01/2026" in message

@@ -14,6 +14,9 @@ def spark():
     """A small local Spark in UTC, like the cluster (the job config sets the same time zone).
 
     Python turns Spark timestamps into naive datetimes in the process's time zone: UTC too.
+    Left running after the tests: the projects with this same conftest share one process in
+    `make test-jobs`, and so one Spark (a new one costs a second). Each gets it back as made,
+    without the settings, cached tables and views the tests before left.
     """
     os.environ["TZ"] = "UTC"
     time.tzset()
@@ -27,4 +30,8 @@ def spark():
         .getOrCreate()
     )
     yield session
-    session.stop()
+    session.sql("RESET")  # runtime settings back to the ones above
+    session.catalog.clearCache()
+    for table in session.catalog.listTables():
+        if table.isTemporary:
+            session.catalog.dropTempView(table.name)
