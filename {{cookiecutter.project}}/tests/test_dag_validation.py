@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import functools
 import json
 import math
 import os
@@ -379,6 +380,12 @@ PYTHON_FILES = [path for path in sorted(DAGS_DIR.rglob("*.py")) if "__pycache__"
 DAG_SOURCES = [path for path in PYTHON_FILES if builds_a_dag(path)]
 
 
+@functools.cache
+def parsed_by_airflow() -> set[Path]:
+    """The package's files Airflow's DAG processor parses (its .airflowignore applied)."""
+    return {Path(path) for path in list_py_file_paths(PACKAGE_DIR, safe_mode=False)}
+
+
 @pytest.mark.parametrize("dag_file", DAG_SOURCES, ids=lambda path: str(path.relative_to(DAGS_DIR)))
 def test_every_dag_file_is_an_app_or_ops_dag_that_airflow_parses(dag_file):
     """Airflow parses the package's apps/<app>/<app>_dag.py and ops/*_dag.py (its .airflowignore,
@@ -389,12 +396,11 @@ def test_every_dag_file_is_an_app_or_ops_dag_that_airflow_parses(dag_file):
         f"{where}: a DAG file outside dags/{PACKAGE}/: a Git DAG bundle parses it unchecked by "
         f"these tests and an S3 deploy leaves it out; make it an app (make new-app)"
     )
-    parsed = {Path(path) for path in list_py_file_paths(PACKAGE_DIR, safe_mode=False)}
     assert dag_file.parent != APPS_DIR, (
         f"{where}: a DAG file directly in apps/, which Airflow skips (.airflowignore): an app is "
         f"a folder, apps/<app>/<app>_dag.py (make new-app)"
     )
-    assert dag_file in parsed, (
+    assert dag_file in parsed_by_airflow(), (
         f"{where}: a DAG file Airflow skips: it parses apps/<app>/<app>_dag.py and ops/*_dag.py "
         f"only (.airflowignore); make it an app (make new-app) or a housekeeping DAG in ops/"
     )
