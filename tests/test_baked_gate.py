@@ -39,7 +39,7 @@ def test_make_test_passes_on_a_fresh_bake(gated):
 
 
 def test_job_projects_are_reused_until_they_change(gated_repo):
-    """The two Spark projects are declared alike: they ran in one process, on one JVM."""
+    """The two Spark projects are declared alike: they ran in one process, on one Spark."""
     out = run(["make", "test-jobs"], gated_repo).stdout
     assert "jobs: 4 projects passed (0 ran, 4 reused)" in out
     script = gated_repo / "jobs" / "spark_example" / "spark" / "daily_event_counts.py"

@@ -3,7 +3,7 @@
 `scripts/test_jobs.py` starts it in the environment of projects whose lock, pyproject.toml and
 tests/conftest.py are all the same. In one process, their Spark tests share one JVM and one Spark
 session, whose start is most of a small project's test time: the conftest that makes it is the
-same for all, and hands it to the next project as it made it.
+same for all, and hands it on without the settings, cache and temporary views a project left.
 Each project still gets its own pytest session from its own folder, compiled afresh (Python
 would trust a cached module of the same size and second), and its modules and import paths are
 forgotten before the next project imports its own (Spark scripts are top-level modules of the

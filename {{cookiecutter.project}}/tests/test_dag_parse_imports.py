@@ -106,9 +106,7 @@ def loaded_by(module):
 
 
 def check(dag_file):
-    for module in iter_airflow_imports(dag_file):
-        importlib.import_module(module)
-    result = forked(lambda: parse(dag_file))
+    result = forked(lambda: parse(dag_file))  # its airflow imports are loaded: check_alike
     # Few airflow modules to name that load the heavy ones, chosen greedily (each loads the most
     # of those still missing): the library's airflow imports first, then heavy airflow modules
     # loaded lazily, inside functions (`@task` loads the standard provider's decorators).
@@ -132,8 +130,8 @@ def check(dag_file):
 
 # Files that name the same airflow modules (the apps of a pattern do) share one fork that
 # imported them; each is checked in a fork of that, as if alone.
-def check_alike(dag_files):
-    for module in iter_airflow_imports(dag_files[0]):
+def check_alike(modules, dag_files):
+    for module in modules:
         importlib.import_module(module)
     return {path: forked(lambda: check(path)) for path in dag_files}
 
@@ -144,8 +142,10 @@ alike = {}
 for path in FILES:
     alike.setdefault(tuple(iter_airflow_imports(path)), []).append(path)
 results = {}
-for dag_files in alike.values():
-    results.update(forked(lambda: check_alike(dag_files)))
+for modules, dag_files in alike.items():
+    checked = forked(lambda: check_alike(modules, dag_files))
+    # A crash before each file had its own result (a pre-import failing) is every file's.
+    results.update(dict.fromkeys(dag_files, checked) if "crash" in checked else checked)
 print(json.dumps(results))
 """
 

@@ -15,8 +15,8 @@ def spark():
 
     Python turns Spark timestamps into naive datetimes in the process's time zone: UTC too.
     Left running after the tests: the projects with this same conftest share one process in
-    `make test-jobs`, and so one Spark (a new one costs a second). Each gets it back as made,
-    without the settings, cached tables and views the tests before left.
+    `make test-jobs`, and so one Spark (a new one costs a second). The next gets it without the
+    settings, cache and temporary views these tests left.
     """
     os.environ["TZ"] = "UTC"
     time.tzset()
