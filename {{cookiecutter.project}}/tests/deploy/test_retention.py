@@ -3,6 +3,7 @@ them, each applies its own retention (scripts/deploy/retention.py) as `make infr
 stores lifecycle rules but never runs them, so the tests read them back and apply AWS's rules
 for the filters used here (S3: a prefix; ECR: rule priority, tag patterns, count and age)."""
 
+import hashlib
 import json
 from fnmatch import fnmatchcase
 from types import SimpleNamespace
@@ -159,11 +160,13 @@ def test_every_release_inside_the_retention_keeps_its_scripts_and_images(
 
 
 def push(ecr, repository: str, tag: str) -> str:
-    """An image in moto's ECR, as a push leaves it; returns its digest."""
+    """An image in moto's ECR, as a push leaves it; returns its digest: its manifest's, as ECR
+    has it (without one, moto draws one of 101 digests, and two releases' images may share it)."""
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}
     body = json.dumps(manifest | {"annotations": {"release": tag}})
-    image = ecr.put_image(repositoryName=repository, imageManifest=body, imageTag=tag)["image"]
-    return image["imageId"]["imageDigest"]
+    digest = f"sha256:{hashlib.sha256(body.encode()).hexdigest()}"
+    ecr.put_image(repositoryName=repository, imageManifest=body, imageTag=tag, imageDigest=digest)
+    return digest
 
 
 def test_a_release_whose_image_expired_is_refused_by_the_release_task_and_rollback(
