@@ -63,11 +63,11 @@ def test_leaves_a_setting_a_view_and_a_cache(spark):
     os.environ["SPARK_OF_THE_PROJECT_BEFORE"] = spark.sparkContext.applicationId
 """
 
-GETS_SPARK_AS_MADE = """\
+GETS_SPARK_WITHOUT_WHAT_WAS_LEFT = """\
 import os
 
 
-def test_gets_the_same_spark_as_it_was_made(spark):
+def test_gets_the_same_spark_without_what_was_left(spark):
     assert spark.sparkContext.applicationId == os.environ["SPARK_OF_THE_PROJECT_BEFORE"]
     assert spark.conf.get("spark.sql.caseSensitive") == "false"
     assert not spark.catalog.tableExists("left_behind")
@@ -76,11 +76,11 @@ def test_gets_the_same_spark_as_it_was_made(spark):
 """
 
 
-def test_spark_projects_declared_alike_share_one_spark_each_getting_it_as_made(gated_repo):
+def test_spark_projects_declared_alike_share_one_spark_without_what_the_last_left(gated_repo):
     """The scaffold's conftest leaves its Spark running for the next project in the process,
     without the settings, views and cache of the tests before."""
     example = gated_repo / "jobs" / "spark_example" / "spark"
-    for app, test in (("iso_a", LEAVES_SPARK_USED), ("iso_b", GETS_SPARK_AS_MADE)):
+    for app, test in (("iso_a", LEAVES_SPARK_USED), ("iso_b", GETS_SPARK_WITHOUT_WHAT_WAS_LEFT)):
         project = gated_repo / "jobs" / app / "spark"
         shutil.copytree(example, project, ignore=shutil.ignore_patterns("test_*.py", ".venv"))
         (project / "tests" / f"test_{app}.py").write_text(test)
